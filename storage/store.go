@@ -38,6 +38,8 @@ type Filings interface {
 type Bindings interface {
 	// Binding returns the stored binding of userid in street, or nil.
 	Binding(ctx context.Context, street, userid string) (*campaign.Binding, error)
+	// Bound lists every stored binding of a street (for @-mentioning a community's secretaries).
+	Bound(ctx context.Context, street string) ([]campaign.Binding, error)
 	// RequestBinding stores a pending request and returns the short code the office types.
 	// A second request by the same user replaces the first.
 	RequestBinding(ctx context.Context, b campaign.Binding, ttl time.Duration) (code string, err error)
