@@ -1,0 +1,478 @@
+// Package standin is the local stand-in for WeCom: a chat page that looks like a WeCom
+// group chat, sends what people type to the bot's URL callback exactly as WeCom would
+// (signed and encrypted), shows the bot's passive replies, and shows live what the bot
+// pushes through the group webhook stand-in.
+package standin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"huanjie/bot"
+)
+
+// Persona is someone the page lets you speak as.
+type Persona struct {
+	UserID string `json:"userid"`
+	Label  string `json:"label"` // e.g. "崔宏 · 大辛社区秘书长"; the part before " · " is the name
+}
+
+// Name is the part of Label before " · " (or the whole label, or the userid).
+func (p Persona) Name() string {
+	name, _, _ := strings.Cut(p.Label, "·")
+	if name = strings.TrimSpace(name); name != "" {
+		return name
+	}
+	return p.UserID
+}
+
+// Chat is a group the bot is in, with the key of the group's push webhook.
+type Chat struct {
+	ChatID     string `json:"chatid"`
+	Name       string `json:"name"`
+	WebhookKey string `json:"-"`
+}
+
+// Options configures the stand-in.
+type Options struct {
+	CallbackURL string      // the bot's URL callback, e.g. http://127.0.0.1:8080/wecom/callback
+	Crypto      *bot.Crypto // the same token and EncodingAESKey the callback uses
+	BotName     string      // e.g. 换届助手; group messages are sent as "@BotName text"
+	Personas    []Persona
+	Chats       []Chat
+	Pushes      PushFeed // the webhook stand-in (*wecomfake.Server fits); nil shows no pushes
+	Log         *slog.Logger
+	HTTPClient  *http.Client // default: 15 s timeout
+
+	// StreamPoll is the pause between stream-refresh callbacks while a reply is
+	// unfinished (default 1 s); StreamPolls caps their number (default 30).
+	StreamPoll  time.Duration
+	StreamPolls int
+}
+
+// Server is the stand-in's http.Handler. Close it to end the page's live streams.
+type Server struct {
+	o        Options
+	mux      *http.ServeMux
+	page     []byte
+	log      *pushLog
+	byKey    map[string]Chat
+	byChat   map[string]Chat
+	byUser   map[string]Persona
+	stopFeed func()
+	once     sync.Once
+}
+
+const (
+	maxText       = 4000
+	keptPushes    = 500
+	wecomPatience = 5 * time.Second
+	aibotID       = "local-aibot"
+)
+
+// New builds the stand-in. It reads o.Pushes' backlog (if it is a PushBacklog) for the
+// chats' keys and subscribes to it at once; build it before the bot starts pushing.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if o.BotName == "" {
+		o.BotName = "机器人"
+	}
+	if o.StreamPoll <= 0 {
+		o.StreamPoll = time.Second
+	}
+	if o.StreamPolls <= 0 {
+		o.StreamPolls = 30
+	}
+	s := &Server{
+		o:      o,
+		mux:    http.NewServeMux(),
+		log:    newPushLog(keptPushes),
+		byKey:  map[string]Chat{},
+		byChat: map[string]Chat{},
+		byUser: map[string]Persona{},
+	}
+	for _, c := range o.Chats {
+		s.byChat[c.ChatID] = c
+		if _, dup := s.byKey[c.WebhookKey]; c.WebhookKey != "" && !dup {
+			s.byKey[c.WebhookKey] = c
+		}
+	}
+	for _, p := range o.Personas {
+		s.byUser[p.UserID] = p
+	}
+	page, err := renderPage(s.pageData())
+	if err != nil {
+		panic(fmt.Sprintf("standin: page template: %v", err)) // the template is embedded: a bug
+	}
+	s.page = page
+	if o.Pushes != nil {
+		if b, ok := o.Pushes.(PushBacklog); ok {
+			for _, c := range o.Chats {
+				if c.WebhookKey == "" {
+					continue
+				}
+				for _, body := range b.Backlog(c.WebhookKey) {
+					s.deliver(c.WebhookKey, body)
+				}
+			}
+		}
+		s.stopFeed = o.Pushes.Subscribe(s.deliver)
+	}
+	s.mux.HandleFunc("GET /{$}", s.handlePage)
+	s.mux.HandleFunc("GET /api/personas", s.handlePersonas)
+	s.mux.HandleFunc("POST /api/send", s.handleSend)
+	s.mux.HandleFunc("POST /api/enter", s.handleEnter)
+	s.mux.HandleFunc("GET /api/pushes", s.handlePushes)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close stops listening to the push feed and ends open push streams.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		if s.stopFeed != nil {
+			s.stopFeed()
+		}
+		s.log.close()
+	})
+	return nil
+}
+
+func (s *Server) deliver(key string, body []byte) {
+	c, ok := s.byKey[key]
+	if !ok {
+		return
+	}
+	p := parsePush(body)
+	p.ChatID, p.Chat, p.At = c.ChatID, c.Name, time.Now()
+	s.log.add(p)
+}
+
+// --- GET / and /api/personas
+
+type personaView struct {
+	UserID string `json:"userid"`
+	Label  string `json:"label"`
+	Name   string `json:"name"`
+}
+
+type pageData struct {
+	BotName  string        `json:"bot_name"`
+	Personas []personaView `json:"personas"`
+	Chats    []Chat        `json:"chats"`
+	Single   string        `json:"single_label"`
+}
+
+func (s *Server) pageData() pageData {
+	d := pageData{BotName: s.o.BotName, Personas: []personaView{}, Chats: []Chat{}, Single: msgSingleChatName}
+	for _, p := range s.o.Personas {
+		d.Personas = append(d.Personas, personaView{p.UserID, p.Label, p.Name()})
+	}
+	d.Chats = append(d.Chats, s.o.Chats...)
+	return d
+}
+
+func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+	_, _ = w.Write(s.page)
+}
+
+func (s *Server) handlePersonas(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.pageData())
+}
+
+// --- POST /api/send
+
+type sendRequest struct {
+	UserID string `json:"userid"`
+	ChatID string `json:"chatid"` // "" = single chat
+	Text   string `json:"text"`
+}
+
+type sendResponse struct {
+	Reply     string `json:"reply"`
+	Status    int    `json:"status"` // the callback's HTTP status; 0 if unreachable
+	Error     string `json:"error,omitempty"`
+	Warning   string `json:"warning,omitempty"`
+	MsgID     string `json:"msgid,omitempty"`
+	ElapsedMS int64  `json:"elapsed_ms"`
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if !s.readRequest(w, r, &req) {
+		return
+	}
+	text := strings.TrimSpace(req.Text)
+	switch {
+	case req.ChatID != "" && s.byChat[req.ChatID].ChatID == "":
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: fmt.Sprintf(msgUnknownChat, req.ChatID)})
+		return
+	case text == "":
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: msgEmptyText})
+		return
+	case len(text) > maxText:
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: fmt.Sprintf(msgTooLong, maxText)})
+		return
+	}
+	m := bot.Message{
+		MsgID:    randomHex(16),
+		AIBotID:  aibotID,
+		ChatType: "single",
+		From:     bot.From{UserID: req.UserID},
+		MsgType:  "text",
+		Text:     &bot.Text{Content: text},
+	}
+	if req.ChatID != "" {
+		m.ChatID, m.ChatType = req.ChatID, "group"
+		m.Text.Content = "@" + s.o.BotName + " " + text
+	}
+	s.respond(w, r, m)
+}
+
+// handleEnter sends the enter_chat event WeCom sends when someone opens the bot's 1:1
+// chat (the first time in a day); the page calls it when you switch to 单聊.
+func (s *Server) handleEnter(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if !s.readRequest(w, r, &req) {
+		return
+	}
+	m := bot.Message{
+		MsgID:    randomHex(16),
+		AIBotID:  aibotID,
+		ChatType: "single",
+		From:     bot.From{UserID: req.UserID},
+		MsgType:  "event",
+		Event: &struct {
+			EventType string `json:"eventtype"`
+		}{EventType: bot.EventEnterChat},
+	}
+	s.respond(w, r, m)
+}
+
+// readRequest decodes a JSON request into req and checks its userid; on failure it has
+// answered already.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, req *sendRequest) bool {
+	// Only JSON: a cross-site form cannot forge this request without a preflight.
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, sendResponse{Error: msgNeedJSON})
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(req); err != nil {
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: fmt.Sprintf(msgBadJSON, err)})
+		return false
+	}
+	switch {
+	case req.UserID == "":
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: msgNoUser})
+		return false
+	case len(s.byUser) > 0 && s.byUser[req.UserID].UserID == "":
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: fmt.Sprintf(msgUnknownUser, req.UserID)})
+		return false
+	}
+	return true
+}
+
+// respond delivers m to the bot and answers the page with the outcome.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, m bot.Message) {
+	start := time.Now()
+	res := s.converse(r.Context(), m)
+	res.MsgID = m.MsgID
+	res.ElapsedMS = time.Since(start).Milliseconds()
+	if res.Error == "" && time.Since(start) > wecomPatience {
+		res.Warning = fmt.Sprintf(msgSlow, time.Since(start).Seconds())
+	}
+	code := http.StatusOK
+	if res.Error != "" {
+		code = http.StatusBadGateway
+	}
+	s.o.Log.Info("standin: delivered", "msgid", m.MsgID, "msgtype", m.MsgType, "user", m.From.UserID,
+		"chat", m.ChatID, "status", res.Status, "elapsed_ms", res.ElapsedMS, "error", res.Error)
+	writeJSON(w, code, res)
+}
+
+// converse sends m and, while the stream reply is unfinished, polls with stream-refresh
+// callbacks the way WeCom does.
+func (s *Server) converse(ctx context.Context, m bot.Message) sendResponse {
+	reply, res := s.call(ctx, m)
+	for i := 0; res.Error == "" && !reply.Empty && !reply.Finish; i++ {
+		if i >= s.o.StreamPolls {
+			res.Warning = fmt.Sprintf(msgUnfinished, i)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res
+		case <-time.After(s.o.StreamPoll):
+		}
+		refresh := m
+		refresh.MsgID, refresh.MsgType, refresh.Text = randomHex(16), "stream", nil
+		refresh.Stream = &struct {
+			ID string `json:"id"`
+		}{ID: reply.ID}
+		var next bot.StreamReply
+		next, res = s.call(ctx, refresh)
+		if res.Error == "" && !next.Empty {
+			reply = next
+		}
+		if next.Empty {
+			break
+		}
+	}
+	if res.Error == "" {
+		res.Reply = reply.Content
+	}
+	return res
+}
+
+// call delivers one callback exactly as WeCom would and opens the passive reply.
+func (s *Server) call(ctx context.Context, m bot.Message) (bot.StreamReply, sendResponse) {
+	q, body, err := s.o.Crypto.SealCallback(m)
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Error: fmt.Sprintf(msgSealFailed, err)}
+	}
+	u, err := url.Parse(s.o.CallbackURL)
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Error: fmt.Sprintf(msgUnreachable, s.o.CallbackURL, err)}
+	}
+	all := u.Query()
+	for k, v := range q {
+		all[k] = v
+	}
+	u.RawQuery = all.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Error: fmt.Sprintf(msgUnreachable, s.o.CallbackURL, err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "huanjie-standin (WeCom stand-in)")
+	resp, err := s.o.HTTPClient.Do(req)
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Error: fmt.Sprintf(msgUnreachable, s.o.CallbackURL, err)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Status: resp.StatusCode, Error: fmt.Sprintf(msgUnreachable, s.o.CallbackURL, err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		s.o.Log.Warn("standin: callback refused", "status", resp.StatusCode, "body", truncate(string(raw), 200))
+		res := sendResponse{Status: resp.StatusCode, Error: fmt.Sprintf(msgRejected, resp.StatusCode)}
+		if resp.StatusCode == http.StatusUnauthorized {
+			res.Warning = msgRejectedSig
+		}
+		return bot.StreamReply{}, res
+	}
+	reply, err := s.o.Crypto.OpenReply(raw)
+	if err != nil {
+		return bot.StreamReply{}, sendResponse{Status: resp.StatusCode, Error: fmt.Sprintf(msgBadReply, err)}
+	}
+	return reply, sendResponse{Status: resp.StatusCode}
+}
+
+// --- GET /api/pushes
+
+// handlePushes answers with the kept pushes after ?since= as JSON, or, when the client
+// asks for text/event-stream (EventSource does), streams them and every new one as
+// server-sent events whose ids are the push sequence numbers.
+func (s *Server) handlePushes(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if id, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64); err == nil && id > since {
+		since = id
+	}
+	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") && r.URL.Query().Get("stream") == "" {
+		writeJSON(w, http.StatusOK, s.log.since(since))
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	backlog, ch := s.log.subscribe(since)
+	defer s.log.unsubscribe(ch)
+	write := func(p pushView) error {
+		data, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", p.Seq, data)
+		return err
+	}
+	if _, err := io.WriteString(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	for _, p := range backlog {
+		if write(p) != nil {
+			return
+		}
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	ping := time.NewTicker(25 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-ping.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return
+			}
+		case p, ok := <-ch:
+			if !ok {
+				return
+			}
+			if write(p) != nil {
+				return
+			}
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+		slog.Debug("standin: write", "err", err)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
