@@ -189,13 +189,15 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	defer cancel()
 	errc := make(chan error, 2)
 	if s.botID != "" {
+		// WeCom keeps one long connection per bot and a newer one kicks the older, so
+		// among replicas only the holder of the lease connects.
 		lc := bot.NewLongConn(bot.LongConnOptions{URL: s.wsURL, BotID: s.botID, Secret: s.botSecret, Handler: h, Dedup: store, Log: log})
 		go func() {
-			if err := lc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			if err := store.Lead(ctx, "longconn:"+s.botID, 15*time.Second, log, lc.Run); err != nil {
 				errc <- fmt.Errorf("long connection: %w", err)
 			}
 		}()
-		log.Info("long connection started", "bot_id", s.botID)
+		log.Info("long connection: competing for the lease", "bot_id", s.botID)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -1,0 +1,91 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bsm/redislock"
+)
+
+// Lead runs fn only while this process holds the lease called name, so that among
+// several replicas on one Redis exactly one does the work (e.g. holds WeCom's single
+// long connection). When the lease cannot be refreshed fn's context is cancelled, and
+// Lead waits and competes again. It returns when ctx ends, or with fn's error when fn
+// fails on its own (a context error from fn is not a failure).
+func (r *Redis) Lead(ctx context.Context, name string, ttl time.Duration, log *slog.Logger, fn func(ctx context.Context) error) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	locker := redislock.New(r.c)
+	key := r.k.prefix + "lease:" + name
+	for {
+		lock, err := locker.Obtain(ctx, key, ttl, nil)
+		switch {
+		case errors.Is(err, redislock.ErrNotObtained):
+			if !sleep(ctx, ttl/3) {
+				return nil
+			}
+			continue
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			log.Warn("lease: obtain failed", "lease", name, "err", err)
+			if !sleep(ctx, ttl/3) {
+				return nil
+			}
+			continue
+		}
+		log.Info("lease: holding", "lease", name)
+		err = r.holdWhile(ctx, lock, ttl, log, name, fn)
+		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_ = lock.Release(release)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// holdWhile runs fn and refreshes the lock until fn ends, ctx ends or the lock is lost.
+func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Duration, log *slog.Logger, name string, fn func(ctx context.Context) error) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(fctx) }()
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("lease %s: %w", name, err)
+			}
+			return nil
+		case <-t.C:
+			if err := lock.Refresh(ctx, ttl, nil); err != nil {
+				log.Warn("lease: lost", "lease", name, "err", err)
+				cancel()
+				<-done
+				return nil
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
