@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,7 +61,7 @@ func (d Date) After(e Date) bool { return d.Time().After(e.Time()) }
 
 // DaysUntil returns how many days lie from d to e (negative if e is earlier).
 func (d Date) DaysUntil(e Date) int {
-	return int(e.Time().Sub(d.Time()).Hours()+12) / 24
+	return int(math.Round(e.Time().Sub(d.Time()).Hours() / 24))
 }
 
 // ISO formats d as 2021-07-03 (for storage).

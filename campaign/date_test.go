@@ -36,8 +36,13 @@ func TestDateArithmetic(t *testing.T) {
 	if got := d.AddDays(3); got != (Date{2021, 7, 2}) {
 		t.Fatalf("AddDays crosses the month wrongly: %v", got)
 	}
-	if n := d.DaysUntil(Date{2021, 7, 8}); n != 9 {
-		t.Fatalf("DaysUntil = %d, want 9", n)
+	for _, tc := range []struct {
+		to   Date
+		want int
+	}{{Date{2021, 7, 8}, 9}, {d, 0}, {Date{2021, 6, 24}, -5}, {Date{2021, 6, 28}, -1}} {
+		if n := d.DaysUntil(tc.to); n != tc.want {
+			t.Errorf("6月29日 → %v: DaysUntil = %d, want %d", tc.to, n, tc.want)
+		}
 	}
 	if d.String() != "6月29日" || d.ISO() != "2021-06-29" {
 		t.Fatalf("format: %s %s", d, d.ISO())
