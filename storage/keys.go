@@ -31,6 +31,31 @@ import "huanjie/campaign"
 //	                                        are purged by the next RequestBinding of the street
 //	Pmsg:<id>                       STRING  "1", SET NX EX ttl (Dedup of WeCom msgids)
 //
+// The outbox (RedisOutbox, outbox_redis.go). <id> is an OutMsg.ID, "%013d-%08x-%08x" of
+// the unix ms of Created, a per-process counter and random bits, so ids sort in queue
+// order; <chat> a group chatid; <occ> an Occurrence.ID. Times are unix ms.
+//
+//	P{st}:out:q                     ZSET    message id scored by due time: Created, then
+//	                                        now+lease while claimed, or the Retry time
+//	P{st}:out:msg                   HASH    message id → OutMsg JSON (same members as out:q)
+//	P{st}:out:order                 ZSET    "<chat>\n<id>", all score 0: per group, the queued
+//	                                        ids in queue order; Claim hands out a group's
+//	                                        message only after every earlier one of its group
+//	                                        was acknowledged or failed (per-group FIFO)
+//	P{st}:out:sent                  LIST    OutMsg JSON with Done, newest first, LTRIM 200
+//	P{st}:out:failed                LIST    OutMsg JSON with Done and LastError, newest first,
+//	                                        LTRIM 200
+//	P{st}:out:slot:<chat>           ZSET    one unique member per send scored by its time: the
+//	                                        sliding rate-limit window of TakeSlot; PEXPIRE window
+//	P{st}:occ:<occ>                 STRING  Occurrence JSON, SET NX PX 120 days: the guard that
+//	                                        queues an occurrence once (EnqueueOnce)
+//	P{st}:occs                      LIST    Occurrence JSON, newest first, LTRIM 500
+//	P{st}:paused                    STRING  {"by":…,"at":…} while the street's reminders are
+//	                                        paused (暂停提醒); deleted by 恢复提醒
+//
+// Enqueue/EnqueueOnce, Claim, Ack/Retry/Fail and TakeSlot are each one Lua script;
+// Ack, Retry and Fail compare-and-set the message JSON they read just before, and retry.
+//
 // Codes are 4 decimal digits, unique among the street's unexpired requests. Expiry is
 // judged by the bot's clock (Redis.now), not by Redis TTLs, so it behaves the same on
 // the embedded store. Save, Undo, RequestBinding and ApproveBinding are each one Lua
@@ -52,3 +77,15 @@ func (k keys) bindreq(st string) string         { return k.street(st) + ":bindre
 func (k keys) bindreqUser(st string) string     { return k.street(st) + ":bindreq:user" }
 func (k keys) bindreqExp(st string) string      { return k.street(st) + ":bindreq:exp" }
 func (k keys) msg(id string) string             { return k.prefix + "msg:" + id }
+
+func (k keys) outQ(st string) string      { return k.street(st) + ":out:q" }
+func (k keys) outMsg(st string) string    { return k.street(st) + ":out:msg" }
+func (k keys) outOrder(st string) string  { return k.street(st) + ":out:order" }
+func (k keys) outSent(st string) string   { return k.street(st) + ":out:sent" }
+func (k keys) outFailed(st string) string { return k.street(st) + ":out:failed" }
+func (k keys) outSlot(st, chatID string) string {
+	return k.street(st) + ":out:slot:" + chatID
+}
+func (k keys) occ(st, id string) string { return k.street(st) + ":occ:" + id }
+func (k keys) occs(st string) string    { return k.street(st) + ":occs" }
+func (k keys) paused(st string) string  { return k.street(st) + ":paused" }
