@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"text/template"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +30,7 @@ const DefaultName = "内置示例配置(城西街道 2021)"
 type Config struct {
 	BotName   string   `yaml:"bot_name"`
 	DemoClock string   `yaml:"demo_clock"`
+	Calendar  Calendar `yaml:"calendar"`
 	Streets   []Street `yaml:"streets"`
 
 	// Source names where the config came from (a path or DefaultName).
@@ -47,13 +49,49 @@ type Street struct {
 	Communities []Community     `yaml:"communities"`
 	Rules       campaign.Rules  `yaml:"rules"`
 	Steps       []campaign.Step `yaml:"steps"`
+	Reminders   Reminders       `yaml:"reminders"`
+}
+
+// Calendar lists the days off and the make-up working days (调休) from the official
+// notices; weekends are days off unless listed as working days.
+type Calendar struct {
+	DaysOff  []campaign.Date `yaml:"days_off"`
+	Workdays []campaign.Date `yaml:"workdays"`
+}
+
+// Reminders is when and what the scheduler pushes into a street's groups. Times are
+// "HH:MM" in Asia/Shanghai; texts are Go templates (empty: the built-in wording).
+type Reminders struct {
+	SendAt        string      `yaml:"send_at"`         // phase reminders, late summaries, notices (09:00)
+	BeforeDueDays []int       `yaml:"before_due_days"` // e.g. [3, 1, 0]: 3 days before, 1 day before, the morning of
+	NudgeAt       string      `yaml:"nudge_at"`        // the daily nudge of late communities (09:30)
+	NudgeForDays  int         `yaml:"nudge_for_days"`  // keep nudging this many days after a deadline
+	Milestones    []Milestone `yaml:"milestones"`      // dates with nothing to file, e.g. 检查验收
+	Texts         Texts       `yaml:"texts"`
+}
+
+// Milestone is a date everyone should prepare for, reminded like a deadline.
+type Milestone struct {
+	Name string        `yaml:"name"`
+	Date campaign.Date `yaml:"date"`
+	Text string        `yaml:"text"`
+}
+
+// Texts override the wording of each kind of reminder (Go text/template).
+type Texts struct {
+	Phase        string `yaml:"phase"`
+	Nudge        string `yaml:"nudge"`
+	Late         string `yaml:"late"`
+	PublicityEnd string `yaml:"publicity_end"`
+	Milestone    string `yaml:"milestone"`
 }
 
 // Group is one group chat of a street and the environment variable holding its webhook key.
 type Group struct {
-	ChatID        string `yaml:"chatid"`
-	Name          string `yaml:"name"`
-	WebhookKeyEnv string `yaml:"webhook_key_env"`
+	ChatID        string   `yaml:"chatid"`
+	Name          string   `yaml:"name"`
+	WebhookKeyEnv string   `yaml:"webhook_key_env"`
+	Communities   []string `yaml:"communities"` // whose secretaries are in this group; empty: all of the street's
 	// WebhookKey is read from WebhookKeyEnv at load time ("" if unset).
 	WebhookKey string `yaml:"-"`
 }
@@ -183,6 +221,46 @@ func (s *Street) Person(userid string) (*Person, bool) {
 	return nil, false
 }
 
+// SecretariesOf lists the userids that file for a community: the configured ones, then
+// those bound in chat (bound may be nil).
+func (s *Street) SecretariesOf(community string, bound []campaign.Binding) []string {
+	return s.withRole(campaign.RoleSecretary, community, bound)
+}
+
+// Leaders lists the userids of the leaders, configured and bound.
+func (s *Street) Leaders(bound []campaign.Binding) []string {
+	return s.withRole(campaign.RoleLeader, "", bound)
+}
+
+func (s *Street) withRole(role campaign.Role, community string, bound []campaign.Binding) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, p := range s.People {
+		if p.Role == role && p.Community == community && !seen[p.UserID] {
+			ids, seen[p.UserID] = append(ids, p.UserID), true
+		}
+	}
+	for _, b := range bound {
+		if b.Role == role && b.Community == community && !seen[b.UserID] {
+			ids, seen[b.UserID] = append(ids, b.UserID), true
+		}
+	}
+	return ids
+}
+
+// Covers reports whether a group is where community's secretaries are.
+func (g Group) Covers(community string) bool {
+	if len(g.Communities) == 0 {
+		return true
+	}
+	for _, c := range g.Communities {
+		if c == community {
+			return true
+		}
+	}
+	return false
+}
+
 // Step returns the configured step of item.
 func (s *Street) Step(item campaign.Item) (campaign.Step, bool) {
 	for _, st := range s.Steps {
@@ -205,9 +283,10 @@ func (s *Street) Year() int {
 
 // validator collects every problem with its line.
 type validator struct {
-	root *yaml.Node
-	name string
-	errs []error
+	root    *yaml.Node
+	name    string
+	errs    []error
+	streets []Street
 }
 
 var streetID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -218,6 +297,7 @@ func (v *validator) fail(msg string, path ...any) {
 }
 
 func (v *validator) check(c *Config) {
+	v.streets = c.Streets
 	if strings.TrimSpace(c.BotName) == "" {
 		v.fail("不能为空（机器人在群里的名字，例如 换届助手）", "bot_name")
 	}
@@ -290,6 +370,7 @@ func (v *validator) check(c *Config) {
 			}
 		}
 		v.checkRules(s.Rules, at("rules"))
+		v.checkReminders(s, at("reminders"))
 		seen := map[campaign.Item]bool{}
 		for ti, st := range s.Steps {
 			if !st.Item.Known() || strings.HasPrefix(string(st.Item), "review.") {
@@ -344,6 +425,77 @@ func (v *validator) checkRules(r campaign.Rules, at []any) {
 	if r.Photos.Min < 0 || r.Photos.Max < r.Photos.Min {
 		v.fail("min 不能大于 max", p("photos")...)
 	}
+}
+
+// ClockTime reads "HH:MM" as hours and minutes.
+func ClockTime(s string) (h, m int, err error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("时间应写成 09:00 的形式")
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+func (v *validator) checkReminders(s *Street, at []any) {
+	p := func(x ...any) []any { return append(append([]any{}, at...), x...) }
+	r := &s.Reminders
+	if r.SendAt == "" {
+		r.SendAt = "09:00"
+	}
+	if r.NudgeAt == "" {
+		r.NudgeAt = "09:30"
+	}
+	if r.BeforeDueDays == nil {
+		r.BeforeDueDays = []int{3, 1, 0}
+	}
+	for _, f := range []struct{ name, val string }{{"send_at", r.SendAt}, {"nudge_at", r.NudgeAt}} {
+		if _, _, err := ClockTime(f.val); err != nil {
+			v.fail(err.Error(), p(f.name)...)
+		}
+	}
+	for i, d := range r.BeforeDueDays {
+		if d < 0 || d > 60 {
+			v.fail("应为 0 到 60 之间的天数", p("before_due_days", i)...)
+		}
+	}
+	if r.NudgeForDays < 0 {
+		v.fail("不能为负数", p("nudge_for_days")...)
+	}
+	for i, m := range r.Milestones {
+		if m.Name == "" || m.Date.IsZero() {
+			v.fail("每个节点要有 name 和 date", p("milestones", i)...)
+		}
+	}
+	for name, text := range map[string]string{"phase": r.Texts.Phase, "nudge": r.Texts.Nudge, "late": r.Texts.Late,
+		"publicity_end": r.Texts.PublicityEnd, "milestone": r.Texts.Milestone} {
+		if text == "" {
+			continue
+		}
+		if _, err := template.New(name).Option("missingkey=error").Parse(text); err != nil {
+			v.fail(fmt.Sprintf("模板写错了: %v", err), p("texts", name)...)
+		}
+	}
+	communities := map[string]bool{}
+	for _, c := range s.Communities {
+		communities[c.Name] = true
+	}
+	for gi, g := range s.Groups {
+		for ci, c := range g.Communities {
+			if !communities[c] {
+				v.fail(fmt.Sprintf("社区 %q 不在本街道的 communities 里", c), "streets", v.streetIndex(s), "groups", gi, "communities", ci)
+			}
+		}
+	}
+}
+
+// streetIndex finds s among the config's streets being validated (for error paths).
+func (v *validator) streetIndex(s *Street) int {
+	for i := range v.streets {
+		if &v.streets[i] == s {
+			return i
+		}
+	}
+	return 0
 }
 
 func knownItems() []string {

@@ -20,12 +20,13 @@ import (
 // Deps are what the handlers need; each is an interface or plain data, so tests can
 // wire real Redis and a recording Pusher.
 type Deps struct {
-	Config   *config.Config
-	Filings  storage.Filings
-	Bindings storage.Bindings
-	Pusher   bot.Pusher       // may be nil: no group pushes
-	Clock    func() time.Time // defaults to time.Now
-	Log      *slog.Logger
+	Config    *config.Config
+	Filings   storage.Filings
+	Bindings  storage.Bindings
+	Pusher    bot.Pusher       // may be nil: no group pushes
+	Reminders Reminders        // may be nil: reminder commands say they are off
+	Clock     func() time.Time // defaults to time.Now
+	Log       *slog.Logger
 }
 
 // Bot is the bot.Handler of the campaign.

@@ -23,6 +23,7 @@ const (
 	msgNothingToUndo   = "%s社区没有可以撤销的登记。"
 	msgWhichCommunity  = "请写上社区名，例如「%s」。"
 	msgNoSuchCommunity = "%s没有「%s」社区。本街道的社区有：%s"
+	msgRemindersOff    = "提醒功能没有启用。"
 )
 
 // Role names as people say them.

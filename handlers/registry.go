@@ -21,10 +21,11 @@ type command struct {
 }
 
 var (
-	secretaryOnly = []campaign.Role{campaign.RoleSecretary}
-	officeOnly    = []campaign.Role{campaign.RoleOffice}
-	anyKnown      = []campaign.Role{campaign.RoleSecretary, campaign.RoleOffice, campaign.RoleLeader}
-	anyone        = []campaign.Role{campaign.RoleSecretary, campaign.RoleOffice, campaign.RoleLeader, ""}
+	secretaryOnly    = []campaign.Role{campaign.RoleSecretary}
+	officeOnly       = []campaign.Role{campaign.RoleOffice}
+	leadersAndOffice = []campaign.Role{campaign.RoleLeader, campaign.RoleOffice}
+	anyKnown         = []campaign.Role{campaign.RoleSecretary, campaign.RoleOffice, campaign.RoleLeader}
+	anyone           = []campaign.Role{campaign.RoleSecretary, campaign.RoleOffice, campaign.RoleLeader, ""}
 )
 
 func (c *command) allows(role campaign.Role) bool { return slices.Contains(c.roles, role) }
@@ -73,7 +74,16 @@ func (b *Bot) registry() []*command {
 		{name: "待绑定", aliases: []string{"绑定申请"}, roles: officeOnly,
 			usage: "待绑定", example: "待绑定", summary: "查看等待确认的绑定申请", run: b.pendingBindings},
 
+		{name: "暂停提醒", aliases: []string{"停止提醒"}, roles: officeOnly,
+			usage: "暂停提醒", example: "暂停提醒", summary: "暂停本街道的群提醒", run: b.pause(true)},
+		{name: "恢复提醒", aliases: []string{"开启提醒"}, roles: officeOnly,
+			usage: "恢复提醒", example: "恢复提醒", summary: "恢复本街道的群提醒", run: b.pause(false)},
+		{name: "催一下", aliases: []string{"催报", "催一催", "提醒一下"}, roles: leadersAndOffice,
+			usage: "催一下 [事项]", example: "催一下 公示", summary: "马上在群里@还没报的社区", run: b.nudgeNow},
+
 		// Everyone reads.
+		{name: "提醒计划", aliases: []string{"提醒安排", "提醒"}, roles: anyKnown,
+			usage: "提醒计划", example: "提醒计划", summary: "接下来的群提醒，以及发送失败的", run: b.reminderPlan},
 		{name: "哪些社区还没报", aliases: []string{"哪些社区没报", "谁还没报", "还没报", "未报", "缺报"}, roles: anyKnown,
 			usage: "哪些社区还没报 [事项]", example: "哪些社区还没报 公示", summary: "列出缺报或逾期的社区", run: b.missing},
 		{name: "进度", aliases: []string{"进度怎么样", "换届进度", "总体进度"}, roles: anyKnown,
@@ -167,7 +177,9 @@ func (b *Bot) help(r *request) (string, error) {
 	case campaign.RoleSecretary:
 		section("社区报送", secretaryOnly)
 	case campaign.RoleOffice:
-		section("街道办审核", officeOnly)
+		section("街道办审核", officeOnly, leadersAndOffice)
+	case campaign.RoleLeader:
+		section("领导", leadersAndOffice)
 	}
 	section("查询和登记", anyKnown, anyone)
 	sb.WriteString("\n发社区名（例如「大辛」）可查看该社区的详细情况。")

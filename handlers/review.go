@@ -179,20 +179,9 @@ func (b *Bot) pushToStreet(r *request, p bot.Push) (sent, failed int) {
 
 // secretaries lists the userids that file for a community: from the config and bindings.
 func (b *Bot) secretaries(r *request, community string) ([]string, error) {
-	var ids []string
-	for _, p := range r.street.People {
-		if p.Role == campaign.RoleSecretary && p.Community == community {
-			ids = append(ids, p.UserID)
-		}
-	}
 	bound, err := b.Bindings.Bound(r.ctx, r.street.ID)
 	if err != nil {
-		return ids, fmt.Errorf("list bindings: %w", err)
+		return r.street.SecretariesOf(community, nil), fmt.Errorf("list bindings: %w", err)
 	}
-	for _, bd := range bound {
-		if bd.Role == campaign.RoleSecretary && bd.Community == community {
-			ids = append(ids, bd.UserID)
-		}
-	}
-	return ids, nil
+	return r.street.SecretariesOf(community, bound), nil
 }

@@ -30,6 +30,7 @@ import (
 	"huanjie/campaign"
 	"huanjie/config"
 	"huanjie/handlers"
+	"huanjie/reminders"
 	"huanjie/standin"
 	"huanjie/storage"
 )
@@ -120,6 +121,8 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	}
 	defer closeStore()
 	store := storage.NewRedis(client, s.redisPrefix)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -128,6 +131,7 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	base := "http://" + ln.Addr().String()
 
 	clock := time.Now
+	var demo *demoClock
 	mux := http.NewServeMux()
 	var fake *wecomfake.Server
 	if s.local {
@@ -146,7 +150,8 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 			}
 		}
 		if !cfg.DemoStart.IsZero() {
-			clock = demoClock(cfg.DemoStart)
+			demo = newDemoClock(cfg.DemoStart)
+			clock = demo.Now
 			log.Warn("local mode: the clock starts at the config's demo_clock and runs on from there", "demo_clock", cfg.DemoStart.In(campaign.Shanghai).Format(time.DateTime))
 		}
 		if s.token == "" {
@@ -158,9 +163,46 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		return err
 	}
 
+	webhook := bot.NewWebhook(log)
+	outbox := store.Outbox()
+	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log}
 	h := handlers.New(handlers.Deps{
-		Config: cfg, Filings: store, Bindings: store, Pusher: bot.NewWebhook(log), Clock: clock, Log: log,
+		Config: cfg, Filings: store, Bindings: store, Pusher: webhook, Reminders: sched, Clock: clock, Log: log,
 	})
+	sched.HowToFile = h.HowToFile
+	deliver := &reminders.Deliverer{Outbox: outbox, Pusher: webhook, Now: clock, Log: log,
+		Keys: func(street, chatID string) (string, bool) {
+			if s, g, ok := cfg.StreetOfChat(chatID); ok && s.ID == street && g.WebhookKey != "" {
+				return g.WebhookKey, true
+			}
+			return "", false
+		},
+		Streets: func() []string {
+			ids := make([]string, len(cfg.Streets))
+			for i, s := range cfg.Streets {
+				ids[i] = s.ID
+			}
+			return ids
+		},
+	}
+	for _, st := range cfg.Streets {
+		if !reminders.CoversYear(cfg.Calendar, st.Year()) {
+			log.Warn("the config's calendar lists no holidays for the campaign year: reminders treat only weekends as days off",
+				"street", st.ID, "year", st.Year())
+		}
+	}
+	if demo != nil {
+		mux.Handle("/api/clock", &clockAPI{clock: demo,
+			next: func() (time.Time, bool) { return sched.Next(ctx) },
+			fire: func() {
+				if err := sched.Tick(ctx); err != nil {
+					log.Error("reminders: tick failed", "err", err)
+				}
+				if _, err := deliver.RunOnce(ctx); err != nil {
+					log.Error("reminders: delivery failed", "err", err)
+				}
+			}})
+	}
 
 	if s.token != "" {
 		crypto, err := bot.NewCrypto(s.token, s.aesKey, "")
@@ -185,9 +227,14 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		_, _ = io.WriteString(w, "ok")
 	})
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errc := make(chan error, 2)
+	stopScheduler := sched.Start(ctx)
+	defer stopScheduler()
+	go func() {
+		if err := deliver.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+			errc <- fmt.Errorf("delivery: %w", err)
+		}
+	}()
 	if s.botID != "" {
 		// WeCom keeps one long connection per bot and a newer one kicks the older, so
 		// among replicas only the holder of the lease connects.
@@ -276,12 +323,6 @@ func openRedis(ctx context.Context, s settings, log *slog.Logger) (redis.Univers
 		return nil, nil, fmt.Errorf("redis does not answer: %w", err)
 	}
 	return client, func() { client.Close() }, nil
-}
-
-// demoClock runs from start at the speed of real time.
-func demoClock(start time.Time) func() time.Time {
-	began := time.Now()
-	return func() time.Time { return start.Add(time.Since(began)) }
 }
 
 // randomCredentials makes a token and a 43-character EncodingAESKey for local mode.

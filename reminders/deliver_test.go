@@ -1,0 +1,521 @@
+package reminders_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"huanjie/bot"
+	"huanjie/bot/wecomfake"
+	"huanjie/internal/testredis"
+	"huanjie/reminders"
+	"huanjie/storage"
+)
+
+// The Deliverer tests run against the real Redis and the webhook stand-in wecomfake, with
+// one fake clock shared by the Deliverer and wecomfake. bot.SetWeComAPIBase is process
+// wide, so these tests do not run in parallel.
+
+const deliverStreet = "chengguan"
+
+var deliverT0 = time.Date(2021, 6, 10, 9, 0, 0, 0, time.UTC)
+
+// deliverClock is the fake time both the Deliverer and wecomfake read.
+type deliverClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *deliverClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *deliverClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// deliverEnv is a Redis prefix, a wecomfake server and the groups' keys.
+type deliverEnv struct {
+	t      testing.TB
+	c      *deliverClock
+	outbox storage.Outbox
+	store  *storage.Redis
+	fake   *wecomfake.Server
+	keys   map[string]string // chatid → webhook key
+	client func() *storage.Redis
+	log    *slog.Logger
+}
+
+// deliverLogBuffer collects log output and can tell whether a string was ever logged.
+type deliverLogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	out io.Writer
+}
+
+func (b *deliverLogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	return b.out.Write(p)
+}
+
+func (b *deliverLogBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+func newDeliverEnv(t testing.TB, logTo io.Writer) *deliverEnv {
+	t.Helper()
+	c, prefix := testredis.Client(t)
+	clock := &deliverClock{t: deliverT0}
+	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := &deliverEnv{t: t, c: clock, store: storage.NewRedis(c, prefix), keys: map[string]string{}, log: log,
+		fake:   wecomfake.New(wecomfake.WithClock(clock.Now), wecomfake.WithLogger(log)),
+		client: func() *storage.Redis { return storage.NewRedis(c, prefix) }}
+	e.outbox = e.store.Outbox()
+	srv := httptest.NewServer(e.fake)
+	t.Cleanup(srv.Close)
+	if err := bot.SetWeComAPIBase(srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bot.SetWeComAPIBase("") })
+	return e
+}
+
+// group gives chat a webhook key known to wecomfake.
+func (e *deliverEnv) group(chat string) string {
+	key := "key-" + chat + "-0123456789abcdef"
+	e.keys[chat] = key
+	e.fake.AddKey(key)
+	return key
+}
+
+// deliverer returns a Deliverer on its own store instance, as another replica would have.
+func (e *deliverEnv) deliverer(p bot.Pusher) *reminders.Deliverer {
+	if p == nil {
+		p = bot.NewWebhook(e.log)
+	}
+	return &reminders.Deliverer{
+		Outbox: e.client().Outbox(), Pusher: p, Now: e.c.Now, Log: e.log,
+		Keys: func(street, chat string) (string, bool) {
+			k, ok := e.keys[chat]
+			return k, ok && street == deliverStreet
+		},
+		Streets: func() []string { return []string{deliverStreet, "empty-street"} },
+		Backoff: func(attempt int) time.Duration { return time.Duration(attempt) * 10 * time.Second },
+	}
+}
+
+func (e *deliverEnv) enqueue(msgs ...storage.OutMsg) {
+	e.t.Helper()
+	if err := e.outbox.Enqueue(context.Background(), deliverStreet, msgs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *deliverEnv) pending() int {
+	e.t.Helper()
+	n, err := e.outbox.Pending(context.Background(), deliverStreet)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func runOnce(t testing.TB, d *reminders.Deliverer, want int) {
+	t.Helper()
+	n, err := d.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != want {
+		t.Errorf("RunOnce sent %d, want %d", n, want)
+	}
+}
+
+func numbered(chat string, from, to int, at time.Time) []storage.OutMsg {
+	var msgs []storage.OutMsg
+	for i := from; i < to; i++ {
+		msgs = append(msgs, storage.OutMsg{ChatID: chat, Text: fmt.Sprintf("%s 第%02d条", chat, i), Created: at})
+	}
+	return msgs
+}
+
+func contents(ms []wecomfake.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Content
+	}
+	return out
+}
+
+func msgTexts(ms []storage.OutMsg) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
+}
+
+func TestDeliverRateLimitQueues(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	all := numbered("chat-a", 0, 45, deliverT0)
+	e.enqueue(all...)
+	d := e.deliverer(nil)
+	want := msgTexts(all)
+
+	runOnce(t, d, 20)
+	if got := contents(e.fake.Messages(key)); !slices.Equal(got, want[:20]) {
+		t.Fatalf("first window delivered %q, want %q", got, want[:20])
+	}
+	if n := e.pending(); n != 25 {
+		t.Errorf("Pending = %d, want 25 waiting", n)
+	}
+	e.c.Advance(30 * time.Second)
+	runOnce(t, d, 0) // window still full
+	e.c.Advance(30 * time.Second)
+	runOnce(t, d, 20)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 5)
+	if got := contents(e.fake.Messages(key)); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q,\nwant %q", got, want)
+	}
+	if n := e.pending(); n != 0 {
+		t.Errorf("Pending = %d after all went out", n)
+	}
+	sent, err := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 45 {
+		t.Fatalf("Sent has %d, want 45", len(sent))
+	}
+	for _, m := range sent {
+		if m.Attempts != 0 || m.LastError != "" {
+			t.Errorf("%s: attempts %d, error %q; waiting for the window is not a failed attempt", m.Text, m.Attempts, m.LastError)
+		}
+	}
+	// wecomfake never had to refuse one: its window and ours agree.
+	if f, _ := e.outbox.Failures(context.Background(), deliverStreet, 0); len(f) != 0 {
+		t.Errorf("Failures = %q", msgTexts(f))
+	}
+}
+
+// countingPusher counts pushes and fails the first failFirst of them.
+type countingPusher struct {
+	next      bot.Pusher
+	calls     atomic.Int64
+	failFirst int64
+	err       error
+}
+
+func (p *countingPusher) Push(ctx context.Context, key string, m bot.Push) error {
+	if n := p.calls.Add(1); n <= p.failFirst {
+		return p.err
+	}
+	return p.next.Push(ctx, key, m)
+}
+
+func TestDeliverRemovedKeyFails(t *testing.T) {
+	logs := &deliverLogBuffer{out: t.Output()}
+	e := newDeliverEnv(t, logs)
+	dead := e.group("chat-dead")
+	e.fake.RemoveKey(dead) // the robot was removed from the group: 93000
+	ok := e.group("chat-ok")
+	e.keys["chat-nokey"] = "" // configured without a key
+	e.enqueue(append(append(numbered("chat-dead", 0, 2, deliverT0), numbered("chat-ok", 0, 1, deliverT0)...),
+		numbered("chat-nokey", 0, 1, deliverT0)...)...)
+	p := &countingPusher{next: bot.NewWebhook(e.log)}
+	d := e.deliverer(p)
+	runOnce(t, d, 1)
+	if got := contents(e.fake.Messages(ok)); len(got) != 1 {
+		t.Errorf("healthy group got %q", got)
+	}
+	f, err := e.outbox.Failures(context.Background(), deliverStreet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, m := range f {
+		reasons[m.Text] = m.LastError
+		if m.Done.IsZero() {
+			t.Errorf("failure %s has no Done", m.Text)
+		}
+	}
+	for _, text := range []string{"chat-dead 第00条", "chat-dead 第01条"} {
+		if !strings.Contains(reasons[text], "93000") {
+			t.Errorf("failure of %s = %q, want errcode 93000", text, reasons[text])
+		}
+	}
+	if r := reasons["chat-nokey 第00条"]; r != reminders.ReasonNoWebhookKey {
+		t.Errorf("failure of the group without key = %q, want %q", r, reminders.ReasonNoWebhookKey)
+	}
+	if len(f) != 3 || e.pending() != 0 {
+		t.Errorf("Failures = %q, Pending = %d; want 3 failures, nothing queued", msgTexts(f), e.pending())
+	}
+	calls := p.calls.Load()
+	if calls != 3 {
+		t.Errorf("%d pushes, want 3 (two refused, one sent, none without a key)", calls)
+	}
+	for range 3 {
+		e.c.Advance(time.Hour)
+		runOnce(t, d, 0)
+	}
+	if p.calls.Load() != calls {
+		t.Errorf("a failed message was pushed again: %d pushes", p.calls.Load())
+	}
+	if strings.Contains(logs.String(), dead) {
+		t.Errorf("the webhook key appears in the logs:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "chat-dead") || !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("the dead group is not logged at error level:\n%s", logs.String())
+	}
+}
+
+func TestDeliverTransientRetried(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	e.enqueue(numbered("chat-a", 0, 2, deliverT0)...)
+	p := &countingPusher{next: bot.NewWebhook(e.log), failFirst: 2, err: errors.New("connection reset by peer")}
+	d := e.deliverer(p) // backoff: attempt·10s
+
+	runOnce(t, d, 0) // 第00条 fails (1); 第01条 waits behind it
+	e.c.Advance(9 * time.Second)
+	runOnce(t, d, 0)
+	if p.calls.Load() != 1 {
+		t.Fatalf("%d pushes before the first backoff ended, want 1", p.calls.Load())
+	}
+	e.c.Advance(time.Second)
+	runOnce(t, d, 0) // fails again (2): next try 20s later
+	e.c.Advance(19 * time.Second)
+	runOnce(t, d, 0)
+	if p.calls.Load() != 2 {
+		t.Fatalf("%d pushes before the second backoff ended, want 2", p.calls.Load())
+	}
+	e.c.Advance(time.Second)
+	runOnce(t, d, 2)
+	if got, want := contents(e.fake.Messages(key)), []string{"chat-a 第00条", "chat-a 第01条"}; !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want %q once each, in order", got, want)
+	}
+	sent, _ := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	if len(sent) != 2 || sent[1].Attempts != 2 || sent[1].LastError != "connection reset by peer" || sent[0].Attempts != 0 {
+		t.Errorf("Sent = %+v; want 第00条 after 2 failed attempts, 第01条 with none", sent)
+	}
+	e.c.Advance(time.Hour)
+	runOnce(t, d, 0)
+	if n := len(e.fake.Messages(key)); n != 2 {
+		t.Errorf("%d messages delivered, want 2", n)
+	}
+}
+
+func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	e.group("chat-a")
+	e.enqueue(numbered("chat-a", 0, 1, deliverT0)...)
+	p := &countingPusher{failFirst: 1 << 30, err: &bot.WebhookError{Code: -1, Msg: "system busy"}}
+	d := e.deliverer(p)
+	d.MaxAttempts = 3
+	for range 5 {
+		runOnce(t, d, 0)
+		e.c.Advance(time.Hour)
+	}
+	if p.calls.Load() != 3 {
+		t.Errorf("%d pushes, want 3", p.calls.Load())
+	}
+	f, _ := e.outbox.Failures(context.Background(), deliverStreet, 0)
+	if len(f) != 1 || !strings.Contains(f[0].LastError, "system busy") || f[0].Attempts != 2 {
+		t.Errorf("Failures = %+v; want the message, its last error, 2 retries recorded", f)
+	}
+}
+
+func TestDeliverWeComRateLimitDefers(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	e.group("chat-a")
+	e.enqueue(numbered("chat-a", 0, 2, deliverT0)...)
+	p := &countingPusher{next: bot.NewWebhook(e.log), failFirst: 1, err: &bot.WebhookError{Code: bot.ErrCodeFreqLimit, Msg: "api freq out of limit"}}
+	d := e.deliverer(p)
+	runOnce(t, d, 0)
+	e.c.Advance(59 * time.Second)
+	runOnce(t, d, 0)
+	e.c.Advance(time.Second)
+	runOnce(t, d, 2)
+	sent, _ := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	if got := msgTexts(sent); !slices.Equal(got, []string{"chat-a 第01条", "chat-a 第00条"}) {
+		t.Errorf("Sent = %q", got)
+	}
+	for _, m := range sent {
+		if m.Attempts != 0 {
+			t.Errorf("%s: %d attempts counted for WeCom's rate limit", m.Text, m.Attempts)
+		}
+	}
+}
+
+func TestDeliverTwoDeliverersExactlyOnce(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	chats := []string{"chat-a", "chat-b", "chat-c", "chat-d", "chat-e"}
+	want := map[string][]string{}
+	for _, c := range chats {
+		e.group(c)
+		msgs := numbered(c, 0, 50, deliverT0)
+		want[c] = msgTexts(msgs)
+		e.enqueue(msgs...)
+	}
+	ds := []*reminders.Deliverer{e.deliverer(nil), e.deliverer(nil)}
+	for _, d := range ds {
+		d.Batch = 7 // many small claims, so the two interleave
+	}
+	total := 0
+	for minute := 0; e.pending() > 0; minute++ {
+		if minute > 5 {
+			t.Fatalf("queue does not drain: %d left", e.pending())
+		}
+		var wg sync.WaitGroup
+		sent := make([]int, len(ds))
+		for i, d := range ds {
+			wg.Go(func() {
+				n, err := d.RunOnce(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				sent[i] = n
+			})
+		}
+		wg.Wait()
+		total += sent[0] + sent[1]
+		if got := sent[0] + sent[1]; got > 20*len(chats) {
+			t.Errorf("minute %d: %d sent, more than 20 a group", minute, got)
+		}
+		e.c.Advance(time.Minute)
+	}
+	if total != 250 {
+		t.Errorf("RunOnce reported %d sent, want 250", total)
+	}
+	for _, c := range chats {
+		if got := contents(e.fake.Messages(e.keys[c])); !slices.Equal(got, want[c]) {
+			t.Errorf("%s got %d messages %q,\nwant each once in order", c, len(got), got)
+		}
+	}
+	if f, _ := e.outbox.Failures(context.Background(), deliverStreet, 0); len(f) != 0 {
+		t.Errorf("Failures = %q", msgTexts(f))
+	}
+}
+
+func TestDeliverRunConcurrently(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	want := map[string][]string{}
+	for _, c := range []string{"chat-a", "chat-b", "chat-c"} {
+		e.group(c)
+		msgs := numbered(c, 0, 15, deliverT0)
+		want[c] = msgTexts(msgs)
+		e.enqueue(msgs...)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for range 2 {
+		d := e.deliverer(nil)
+		d.Batch = 4
+		wg.Go(func() {
+			if err := d.Run(ctx, 5*time.Millisecond); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more passes, which must send nothing
+	cancel()
+	wg.Wait()
+	for c, w := range want {
+		if got := contents(e.fake.Messages(e.keys[c])); !slices.Equal(got, w) {
+			t.Errorf("%s got %q, want each once in order", c, got)
+		}
+	}
+}
+
+func TestDeliverPausedStreet(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	ctx := context.Background()
+	if err := e.outbox.SetPaused(ctx, deliverStreet, true, "office", deliverT0); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(numbered("chat-a", 0, 3, deliverT0)...)
+	d := e.deliverer(nil)
+	for range 3 {
+		runOnce(t, d, 0)
+		e.c.Advance(time.Minute)
+	}
+	if n := len(e.fake.Messages(key)); n != 0 || e.pending() != 3 {
+		t.Fatalf("paused street: %d delivered, %d pending; want 0 and 3", n, e.pending())
+	}
+	if err := e.outbox.SetPaused(ctx, deliverStreet, false, "office", e.c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, d, 3)
+	if n := len(e.fake.Messages(key)); n != 3 {
+		t.Errorf("after resuming %d delivered, want 3", n)
+	}
+}
+
+func TestDeliverDefaultBackoff(t *testing.T) {
+	for _, c := range []struct {
+		attempt  int
+		min, max time.Duration
+	}{
+		{1, 8 * time.Second, 12 * time.Second},
+		{2, 16 * time.Second, 24 * time.Second},
+		{5, 128 * time.Second, 192 * time.Second},
+		{12, 24 * time.Minute, 36 * time.Minute},
+		{100, 24 * time.Minute, 36 * time.Minute},
+	} {
+		for range 20 {
+			if d := reminders.DefaultBackoff(c.attempt); d < c.min || d > c.max {
+				t.Errorf("DefaultBackoff(%d) = %v, want within [%v, %v]", c.attempt, d, c.min, c.max)
+			}
+		}
+	}
+}
+
+// BenchmarkDeliverWave sends one queued message to each of 300 groups per RunOnce.
+func BenchmarkDeliverWave(b *testing.B) {
+	e := newDeliverEnv(b, io.Discard)
+	chats := make([]string, 300)
+	for i := range chats {
+		chats[i] = fmt.Sprintf("chat-%03d", i)
+		e.group(chats[i])
+	}
+	d := e.deliverer(nil)
+	d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	sent := 0
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		e.c.Advance(time.Minute) // a fresh rate-limit window for every group
+		msgs := make([]storage.OutMsg, len(chats))
+		for i, c := range chats {
+			msgs[i] = storage.OutMsg{ChatID: c, Text: "【换届提醒】请于今天下班前报送会员代表名单。", Created: e.c.Now()}
+		}
+		e.enqueue(msgs...)
+		b.StartTimer()
+		n, err := d.RunOnce(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != len(chats) {
+			b.Fatalf("RunOnce sent %d, want %d", n, len(chats))
+		}
+		sent += n
+	}
+	b.ReportMetric(float64(sent)/float64(b.N), "msgs/op")
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "msgs/s")
+}

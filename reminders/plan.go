@@ -1,0 +1,337 @@
+package reminders
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"huanjie/campaign"
+	"huanjie/config"
+	"huanjie/storage"
+)
+
+// occurrence is one reminder due at a moment: phase reminder, nudge, late summary,
+// publicity-end notice or milestone. Its id is deterministic, so every replica and every
+// restart computes the same one, and the store's record of it makes it go out once.
+type occurrence struct {
+	id    string
+	title string
+	at    time.Time // when it is due
+	until time.Time // after this it is stale: recorded as skipped, never sent
+	// build makes the messages now, from the current state; an empty result with a
+	// reason records the occurrence as skipped.
+	build func() ([]storage.OutMsg, string)
+}
+
+// streetState is what a street's reminders are computed from.
+type streetState struct {
+	st      *config.Street
+	filings map[string]map[campaign.Item]campaign.Filing
+	bound   []campaign.Binding
+	bot     string
+	howTo   func(campaign.Item) string
+	days    workdays
+	texts   templates
+	sendAt  clock
+	nudgeAt clock
+}
+
+type clock struct{ h, m int }
+
+func (c clock) on(d campaign.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, c.h, c.m, 0, 0, campaign.Shanghai)
+}
+
+func endOfDay(d campaign.Date) time.Time { return d.AddDays(1).Time().Add(-time.Nanosecond) }
+
+// templates are a street's parsed reminder texts.
+type templates struct {
+	phase, nudge, late, publicityEnd, milestone *template.Template
+}
+
+func parseTemplates(t config.Texts) (templates, error) {
+	var out templates
+	var err error
+	for _, x := range []struct {
+		dst       **template.Template
+		name, txt string
+		def       string
+	}{
+		{&out.phase, "phase", t.Phase, defaultPhase},
+		{&out.nudge, "nudge", t.Nudge, defaultNudge},
+		{&out.late, "late", t.Late, defaultLate},
+		{&out.publicityEnd, "publicity_end", t.PublicityEnd, defaultPublicityEnd},
+		{&out.milestone, "milestone", t.Milestone, defaultMilestone},
+	} {
+		src := x.txt
+		if src == "" {
+			src = x.def
+		}
+		if *x.dst, err = template.New(x.name).Parse(src); err != nil {
+			return out, fmt.Errorf("reminder text %s: %w", x.name, err)
+		}
+	}
+	return out, nil
+}
+
+// textData is what a reminder template may use.
+type textData struct {
+	Bot          string   // the bot's name, for "@换届助手 …"
+	Street       string   // 城西街道
+	Item         string   // 换届知识培训, or a milestone's name
+	Phase        string   // the plan's phase name
+	Due          string   // 7月8日
+	When         string   // 3 天后（7月8日 星期四）截止 / 今天截止 / 已于7月8日截止，逾期 2 天
+	HowTo        string   // the command, e.g. 培训 已参加 7月6日
+	Missing      []string // communities that have not filed
+	MissingCount int
+	Communities  string // Missing (or the notice's communities) joined with 、
+	End          string // a publicity's last day
+	Text         string // a milestone's own text
+}
+
+func render(t *template.Template, d textData) string {
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return fmt.Sprintf("（提醒模板 %s 出错：%v）", t.Name(), err)
+	}
+	return b.String()
+}
+
+// when says how a due date relates to day.
+func when(due, day campaign.Date) string {
+	wd := weekdays[due.Time().Weekday()]
+	switch n := day.DaysUntil(due); {
+	case n == 0:
+		return fmt.Sprintf("今天（%s %s）截止", due, wd)
+	case n == 1:
+		return fmt.Sprintf("明天（%s %s）截止", due, wd)
+	case n > 1:
+		return fmt.Sprintf("%d 天后（%s %s）截止", n, due, wd)
+	default:
+		return fmt.Sprintf("已于%s截止，逾期 %d 天", due, -n)
+	}
+}
+
+// missing lists, in config order, the communities without a filing of item.
+func (s *streetState) missing(item campaign.Item) []string {
+	var out []string
+	for _, c := range s.st.CommunityNames() {
+		if _, ok := s.filings[c][item]; !ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// perGroup builds one message per group of the street: text(communities in that group)
+// with mentions of those communities' secretaries. Groups with none of the communities
+// get nothing (unless all is set: a message for everyone, no mentions).
+func (s *streetState) perGroup(occID string, communities []string, all bool, text func(in []string) string, mentionOf func(c string) []string) []storage.OutMsg {
+	var msgs []storage.OutMsg
+	for _, g := range s.st.Groups {
+		var in []string
+		for _, c := range communities {
+			if g.Covers(c) {
+				in = append(in, c)
+			}
+		}
+		if len(in) == 0 && !all {
+			continue
+		}
+		var mentions []string
+		if mentionOf != nil {
+			seen := map[string]bool{}
+			for _, c := range in {
+				for _, u := range mentionOf(c) {
+					if !seen[u] {
+						mentions, seen[u] = append(mentions, u), true
+					}
+				}
+			}
+		}
+		msgs = append(msgs, storage.OutMsg{Street: s.st.ID, ChatID: g.ChatID, Text: text(in), Mentions: mentions, Occurrence: occID})
+	}
+	return msgs
+}
+
+func (s *streetState) secretaries(c string) []string { return s.st.SecretariesOf(c, s.bound) }
+
+// plan lists the occurrences of a street whose time falls in [from, to], oldest first.
+func (s *streetState) plan(from, to time.Time) []occurrence {
+	var out []occurrence
+	in := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
+	rem := s.st.Reminders
+	base := textData{Bot: s.bot, Street: s.st.Name}
+
+	for _, step := range s.st.Steps {
+		step := step
+		item := step.Item
+		d := base
+		d.Item, d.Phase, d.Due, d.HowTo = item.Label(), step.Name, step.Due.String(), s.howTo(item)
+
+		// Phase reminders before the deadline, moved to the previous working day.
+		seen := map[campaign.Date]bool{}
+		offsets := append([]int{}, rem.BeforeDueDays...)
+		sort.Ints(offsets)
+		for _, off := range offsets {
+			day := s.days.onOrBefore(step.Due.AddDays(-off))
+			if seen[day] || day.After(step.Due) {
+				continue
+			}
+			seen[day] = true
+			at := s.sendAt.on(day)
+			if !in(at) {
+				continue
+			}
+			id := fmt.Sprintf("phase:%s:%s", item, day.ISO())
+			out = append(out, occurrence{id: id, title: fmt.Sprintf(titlePhase, item.Label(), step.Due), at: at, until: endOfDay(day),
+				build: func() ([]storage.OutMsg, string) {
+					m := s.missing(item)
+					if len(m) == 0 {
+						return nil, reasonAllFiled
+					}
+					d := d
+					d.When, d.Missing, d.MissingCount, d.Communities = when(step.Due, day), m, len(m), strings.Join(m, "、")
+					return s.perGroup(id, nil, true, func([]string) string { return render(s.texts.phase, d) }, nil), ""
+				}})
+		}
+
+		// Daily nudges on working days from the deadline on, @-mentioning the late.
+		first := step.Due
+		if !step.Start.IsZero() && first.Before(step.Start) {
+			first = step.Start
+		}
+		for day := first; !day.After(step.Due.AddDays(rem.NudgeForDays)); day = day.AddDays(1) {
+			day := day
+			at := s.nudgeAt.on(day)
+			if !s.days.isWorkday(day) || !in(at) {
+				continue
+			}
+			id := fmt.Sprintf("nudge:%s:%s", item, day.ISO())
+			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleNudge, item.Label()), at: at, until: endOfDay(day),
+				build: func() ([]storage.OutMsg, string) {
+					m := s.missing(item)
+					if len(m) == 0 {
+						return nil, reasonAllFiled
+					}
+					return s.perGroup(id, m, false, func(in []string) string {
+						d := d
+						d.When, d.Missing, d.MissingCount, d.Communities = when(step.Due, day), in, len(in), joinNames(in)
+						return render(s.texts.nudge, d)
+					}, s.secretaries), ""
+				}})
+		}
+
+		// The first working day after the deadline: who is late, to the leaders.
+		day := s.days.onOrAfter(step.Due.AddDays(1))
+		if at := s.sendAt.on(day); in(at) {
+			id := fmt.Sprintf("late:%s:%s", item, step.Due.ISO())
+			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleLate, item.Label()), at: at, until: endOfDay(day),
+				build: func() ([]storage.OutMsg, string) {
+					m := s.missing(item)
+					if len(m) == 0 {
+						return nil, reasonNobodyLate
+					}
+					d := d
+					d.Missing, d.MissingCount, d.Communities = m, len(m), strings.Join(m, "、")
+					msgs := s.perGroup(id, nil, true, func([]string) string { return render(s.texts.late, d) }, nil)
+					for i := range msgs {
+						msgs[i].Mentions = s.st.Leaders(s.bound)
+					}
+					return msgs, ""
+				}})
+		}
+	}
+
+	// Publicity ends: on the first working day after a community's publicity, tell its
+	// secretaries they may hold the election; all communities of that day in one message
+	// per group.
+	byDay := map[campaign.Date][]string{}
+	ends := map[string]campaign.Date{}
+	for _, c := range s.st.CommunityNames() {
+		f, ok := s.filings[c][campaign.ItemPublicity]
+		if !ok {
+			continue
+		}
+		end, err := campaign.ParseISODate(f.Fields["end"])
+		if err != nil {
+			continue
+		}
+		day := s.days.onOrAfter(end.AddDays(1))
+		byDay[day] = append(byDay[day], c)
+		ends[c] = end
+	}
+	for day, communities := range byDay {
+		day, communities := day, communities
+		at := s.sendAt.on(day)
+		if !in(at) {
+			continue
+		}
+		id := fmt.Sprintf("publicity:%s", day.ISO())
+		out = append(out, occurrence{id: id, title: fmt.Sprintf(titlePublicityEnd, joinNames(communities)), at: at, until: endOfDay(day),
+			build: func() ([]storage.OutMsg, string) {
+				var ready []string
+				for _, c := range communities {
+					if _, done := s.filings[c][campaign.ItemElection]; !done {
+						ready = append(ready, c)
+					}
+				}
+				if len(ready) == 0 {
+					return nil, reasonElected
+				}
+				return s.perGroup(id, ready, false, func(in []string) string {
+					d := base
+					d.Item, d.Communities, d.HowTo = campaign.ItemPublicity.Label(), joinNames(in), s.howTo(campaign.ItemElection)
+					d.Missing, d.MissingCount = in, len(in)
+					d.End = ends[in[0]].String()
+					if !sameEnd(in, ends) {
+						d.End = "近日"
+					}
+					return render(s.texts.publicityEnd, d)
+				}, s.secretaries), ""
+			}})
+	}
+
+	// Milestones (e.g. 检查验收), reminded like deadlines but to everyone.
+	for _, ms := range rem.Milestones {
+		ms := ms
+		seen := map[campaign.Date]bool{}
+		for _, off := range rem.BeforeDueDays {
+			day := s.days.onOrBefore(ms.Date.AddDays(-off))
+			if seen[day] {
+				continue
+			}
+			seen[day] = true
+			at := s.sendAt.on(day)
+			if !in(at) {
+				continue
+			}
+			id := fmt.Sprintf("milestone:%s:%s", ms.Name, day.ISO())
+			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleMilestone, ms.Name), at: at, until: endOfDay(day),
+				build: func() ([]storage.OutMsg, string) {
+					d := base
+					d.Item, d.Due, d.Text = ms.Name, ms.Date.String(), ms.Text
+					d.When = strings.Replace(when(ms.Date, day), "截止", "开始", 1)
+					return s.perGroup(id, nil, true, func([]string) string { return render(s.texts.milestone, d) }, nil), ""
+				}})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
+	return out
+}
+
+func joinNames(names []string) string { return strings.Join(names, "、") }
+
+// sameEnd reports whether all the communities' publicities ended on the same day.
+func sameEnd(cs []string, ends map[string]campaign.Date) bool {
+	for _, c := range cs {
+		if ends[c] != ends[cs[0]] {
+			return false
+		}
+	}
+	return true
+}
