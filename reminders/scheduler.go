@@ -128,7 +128,19 @@ func (s *Scheduler) tickStreet(ctx context.Context, st *config.Street, now time.
 	if lookback == 0 {
 		lookback = 7 * 24 * time.Hour
 	}
-	for _, o := range state.plan(now.Add(-lookback), now) {
+	due := state.plan(now.Add(-lookback), now)
+	ids := make([]string, len(due))
+	for i, o := range due {
+		ids[i] = o.id
+	}
+	recorded, err := s.Outbox.Recorded(ctx, st.ID, ids)
+	if err != nil {
+		return fmt.Errorf("recorded occurrences: %w", err)
+	}
+	for _, o := range due {
+		if recorded[o.id] {
+			continue
+		}
 		rec := storage.Occurrence{ID: o.id, Title: o.title, At: o.at, Done: now}
 		var msgs []storage.OutMsg
 		switch {

@@ -41,7 +41,8 @@ type world struct {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newWorld starts n replicas (scheduler + deliverer each) on one Redis prefix.
+// newWorld starts n replicas (scheduler + deliverer each) on one Redis prefix, with the
+// embedded 城西 2021 config.
 func newWorld(t *testing.T, replicas int) *world {
 	t.Helper()
 	cfg, err := config.Default(func(k string) string {
@@ -53,12 +54,23 @@ func newWorld(t *testing.T, replicas int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newWorldWith(t, cfg, replicas)
+}
+
+// newWorldWith is newWorld for any config; every group's webhook key is registered
+// with the stand-in.
+func newWorldWith(t *testing.T, cfg *config.Config, replicas int) *world {
+	t.Helper()
 	w := &world{t: t, cfg: cfg, now: time.Date(2021, 6, 10, 8, 0, 0, 0, campaign.Shanghai)}
 	c, prefix := testredis.Client(t)
 	w.store = storage.NewRedis(c, prefix)
 	clock := func() time.Time { return w.now }
 	w.fake = wecomfake.New(wecomfake.WithClock(clock), wecomfake.WithLogger(quiet()))
-	w.fake.AddKey(webhookKey)
+	for _, st := range cfg.Streets {
+		for _, g := range st.Groups {
+			w.fake.AddKey(g.WebhookKey)
+		}
+	}
 	srv := httptest.NewServer(w.fake)
 	t.Cleanup(srv.Close)
 	if err := bot.SetWeComAPIBase(srv.URL); err != nil {
@@ -76,7 +88,13 @@ func newWorld(t *testing.T, replicas int) *world {
 				}
 				return "", false
 			},
-			Streets: func() []string { return []string{"chengxi"} }})
+			Streets: func() []string {
+				var ids []string
+				for _, st := range cfg.Streets {
+					ids = append(ids, st.ID)
+				}
+				return ids
+			}})
 	}
 	return w
 }
@@ -105,9 +123,13 @@ func (w *world) at(t time.Time) {
 				w.t.Fatalf("deliver at %s: %v", w.now, err)
 			}
 		}
-		n, err := w.store.Outbox().Pending(ctx, "chengxi")
-		if err != nil {
-			w.t.Fatal(err)
+		n := 0
+		for _, st := range w.cfg.Streets {
+			p, err := w.store.Outbox().Pending(ctx, st.ID)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			n += p
 		}
 		if n == 0 {
 			break

@@ -41,6 +41,9 @@ type Outbox interface {
 	// occurrence with o.ID was already recorded in that street: then it does nothing and
 	// returns false. Use it with no msgs to record a skipped occurrence.
 	EnqueueOnce(ctx context.Context, street string, o Occurrence, msgs []OutMsg) (bool, error)
+	// Recorded tells which of the occurrence ids are already recorded in a street, so a
+	// tick can skip building their messages (EnqueueOnce stays the guard).
+	Recorded(ctx context.Context, street string, ids []string) (map[string]bool, error)
 	// Occurrences returns the recorded occurrences of a street, newest first, at most n.
 	Occurrences(ctx context.Context, street string, n int) ([]Occurrence, error)
 	// Enqueue queues msgs unconditionally (a nudge asked for now).

@@ -176,6 +176,25 @@ func (q *RedisOutbox) Occurrences(ctx context.Context, street string, n int) ([]
 	return out, nil
 }
 
+// Recorded implements Outbox: one pipelined EXISTS per id.
+func (q *RedisOutbox) Recorded(ctx context.Context, street string, ids []string) (map[string]bool, error) {
+	pipe := q.r.c.Pipeline()
+	cmds := make([]*redis.IntCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.Exists(ctx, q.r.k.occ(street, id))
+	}
+	if len(ids) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("storage: recorded occurrences of %s: %w", street, err)
+		}
+	}
+	out := make(map[string]bool, len(ids))
+	for i, id := range ids {
+		out[id] = cmds[i].Val() == 1
+	}
+	return out, nil
+}
+
 // Enqueue implements Outbox. Messages without Created get the clock's now; each is due
 // at its Created. A message whose ID is still queued is replaced.
 func (q *RedisOutbox) Enqueue(ctx context.Context, street string, msgs []OutMsg) error {
