@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"huanjie/internal/testredis"
+)
+
+type pushView struct {
+	Text     string   `json:"text"`
+	Mentions []string `json:"mentions"`
+}
+
+// waitPush polls the chat page's push feed until a push containing want arrives.
+func waitPush(t *testing.T, base, want string) pushView {
+	t.Helper()
+	deadline := time.Now().Add(8 * time.Second)
+	for {
+		resp, err := http.Get(base + "/api/pushes?since=0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pushes []pushView
+		err = json.NewDecoder(resp.Body).Decode(&pushes)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pushes {
+			if strings.Contains(p.Text, want) {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no push containing %q; got %+v", want, pushes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRemindersThroughTheBot: the running bot (demo clock 2021-07-05 09:00) pushes the
+// morning's reminders by itself; leaders and the office use 提醒计划, 催一下,
+// 暂停提醒 and 恢复提醒; the page's fast-forward fires the 09:30 nudge.
+func TestRemindersThroughTheBot(t *testing.T) {
+	_, prefix := testredis.Client(t)
+	base := startBot(t, prefix)
+
+	waitPush(t, base, "【换届提醒】「换届知识培训」3 天后（7月8日 星期四）截止。还有 15 个社区未报。报送方法：@换届助手 培训 已参加 [日期]")
+
+	for i, s := range []struct {
+		who, text string
+		want      []string
+	}{
+		{"quxin", "提醒计划", []string{"**城西街道提醒计划**（7月5日 09:0", "**接下来**", "7月5日 09:30 「会员数和总人口」催报（@未报社区）", "**最近**", "已发送 1 条"}},
+		{"cuihong", "暂停提醒", []string{"「暂停提醒」只有街道计生协办公室可以使用"}},
+		{"cuihong", "催一下", []string{"「催一下」只有领导小组成员或街道计生协办公室可以使用"}},
+		{"quxin", "催一下 公示", []string{"好的，已在群里催报「代表名单公示」，@了 15 个未报社区的同事（共 1 条消息"}},
+		{"quxin", "催一下 总结", []string{"好的，已在群里催报「换届总结」"}},
+		{"quxin", "催一下 照片", []string{"不认识事项「照片」"}},
+		{"luolimei", "暂停提醒", []string{"已暂停城西街道的群提醒"}},
+		{"quxin", "提醒计划", []string{"提醒已暂停，街道办发「恢复提醒」可恢复"}},
+		{"luolimei", "恢复提醒", []string{"已恢复城西街道的群提醒"}},
+	} {
+		got := page(t, base, s.who, s.text)
+		for _, w := range s.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("step %d %s「%s」: reply lacks %q:\n%s", i, s.who, s.text, w, got)
+			}
+		}
+	}
+	p := waitPush(t, base, "【催报】「代表名单公示」4 天后（7月9日 星期五）截止") // 催一下, at once
+	if len(p.Mentions) != 15 || p.Mentions[0] != "cuihong" {
+		t.Errorf("催一下 must @ all 15 late secretaries: %v", p.Mentions)
+	}
+
+	// Fast-forward to the next reminder: the 09:30 nudge for the overdue member counts.
+	resp, err := http.Post(base+"/api/clock", "application/json", bytes.NewReader([]byte(`{"next":true}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&clock)
+	resp.Body.Close()
+	if !strings.HasPrefix(clock["label"], "2021年7月5日 09:30") {
+		t.Errorf("the clock should stand at 09:30: %v", clock)
+	}
+	p = waitPush(t, base, "【催报】「会员数和总人口」已于6月30日截止，逾期 5 天")
+	if len(p.Mentions) != 15 {
+		t.Errorf("nudge mentions: %v", p.Mentions)
+	}
+}
