@@ -378,3 +378,34 @@ func TestPageAndPersonas(t *testing.T) {
 		t.Fatalf("personas %+v", d)
 	}
 }
+
+// The campaign-clock bar is in the page, hidden until GET api/clock answers (local mode only).
+func TestPageHasClockBar(t *testing.T) {
+	h := newHarness(t, testToken, nil)
+	resp, err := http.Get(h.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	for _, want := range []string{`id="clock" hidden`, `id="clock-label"`, `id="clock-next"`, `id="clock-err"`,
+		"+1小时", "+1天", "⏩ 下一个提醒", `data-advance="1h"`, `data-advance="24h"`, `data-next="1"`,
+		"api/clock", "30000", "Noto Color Emoji"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "max-width:220px") {
+		t.Error("the chat dropdown is still limited to 220px")
+	}
+	// The stand-in itself does not serve the clock: without the bot's local mode the bar stays hidden.
+	resp, err = http.Get(h.url + "/api/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /api/clock on the bare stand-in: %d, want 404", resp.StatusCode)
+	}
+}
