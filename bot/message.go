@@ -39,9 +39,12 @@ type Text struct {
 	Content string `json:"content"`
 }
 
-// Image is an image body: a URL to an encrypted file (1:1 chats only).
+// Image is an image body (1:1 chats only): a URL to a file encrypted with AES-256-CBC,
+// IV = key[:16], PKCS#7 to 32 bytes. The key is AESKey (base64, long connection) when
+// set, else the bot's EncodingAESKey (URL callback).
 type Image struct {
-	URL string `json:"url"`
+	URL    string `json:"url"`
+	AESKey string `json:"aeskey,omitempty"`
 }
 
 // Mixed is text and images in one message.
@@ -113,6 +116,12 @@ type Push struct {
 	Mentions []string
 	// Markdown, when set, is sent instead of Text (≤ 4096 bytes; mention with <@userid>).
 	Markdown string
+	// Image, when set, is sent as an image message (JPG or PNG, ≤ 2 MB), after any text.
+	Image []byte
+	// File, when set, is uploaded and sent as a file message (≤ 20 MB) named FileName,
+	// after any text.
+	File     []byte
+	FileName string
 }
 
 // Pusher delivers a Push to the group whose webhook key is given.
