@@ -19,6 +19,18 @@ func (b *Bot) state(r *request, community string) (map[campaign.Item]campaign.Fi
 	return cur, nil
 }
 
+// filer adapts a filing command: it loads the speaker's community's current filings
+// once, for the checks that compare with them and for the "已覆盖" note.
+func (b *Bot) filer(fn func(r *request, cur map[campaign.Item]campaign.Filing) (string, error)) func(r *request) (string, error) {
+	return func(r *request) (string, error) {
+		cur, err := b.state(r, r.who.Community)
+		if err != nil {
+			return "", err
+		}
+		return fn(r, cur)
+	}
+}
+
 // filing is what a command parsed, before it is stored.
 type filing struct {
 	item    campaign.Item
@@ -92,11 +104,7 @@ func (b *Bot) dateArg(r *request, args []string) (campaign.Date, []string, error
 	return r.today, args, nil
 }
 
-func (b *Bot) fileLeadingGroup(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileLeadingGroup(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	f := filing{item: campaign.ItemLeadingGroup, fields: map[string]string{}}
 	for i := 0; i < len(r.args); i++ {
 		if r.args[i] == "组长" && i+1 < len(r.args) {
@@ -113,11 +121,7 @@ func (b *Bot) fileLeadingGroup(r *request) (string, error) {
 	return b.save(r, cur, f)
 }
 
-func (b *Bot) fileMembers(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileMembers(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	members, population := -1, -1
 	for i := 0; i < len(r.args); i++ {
 		a := r.args[i]
@@ -162,11 +166,7 @@ func (b *Bot) fileMembers(r *request) (string, error) {
 	})
 }
 
-func (b *Bot) fileRepresentatives(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileRepresentatives(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	if len(r.args) > 0 && strings.Contains(r.args[0], "会员大会") {
 		return b.save(r, cur, filing{item: campaign.ItemRepresentatives, fields: map[string]string{"assembly": "yes"},
 			summary: "会员人数较少，召开会员大会（不推选代表）"})
@@ -195,11 +195,7 @@ func (b *Bot) fileRepresentatives(r *request) (string, error) {
 	return b.save(r, cur, f)
 }
 
-func (b *Bot) filePublicity(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) filePublicity(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	start, _, err := b.dateArg(r, r.args)
 	if err != nil {
 		return "", err
@@ -330,11 +326,7 @@ func (ro roster) missing(keys ...string) []string {
 	return out
 }
 
-func (b *Bot) fileCandidates(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileCandidates(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	ro := b.parseRoster(r, r.args)
 	if len(ro.names) == 0 {
 		return "", badf("没有找到候选人，请按职务写姓名")
@@ -350,11 +342,7 @@ func (b *Bot) fileCandidates(r *request) (string, error) {
 	return b.save(r, cur, f)
 }
 
-func (b *Bot) fileElection(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileElection(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	day, rest, err := b.dateArg(r, r.args)
 	if err != nil {
 		return "", err
@@ -403,11 +391,7 @@ func (b *Bot) fileElection(r *request) (string, error) {
 // fileDone files an item that is simply done ("培训 已参加"), with an optional date;
 // dated items (trainings) must be done by their due date.
 func (b *Bot) fileDone(item campaign.Item, doneWord string, dated bool) func(r *request) (string, error) {
-	return func(r *request) (string, error) {
-		cur, err := b.state(r, r.who.Community)
-		if err != nil {
-			return "", err
-		}
+	return b.filer(func(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 		day, rest, err := b.dateArg(r, r.args)
 		if err != nil {
 			return "", err
@@ -426,14 +410,10 @@ func (b *Bot) fileDone(item campaign.Item, doneWord string, dated bool) func(r *
 			return "", badf("%s还没到，请完成后再登记", day)
 		}
 		return b.save(r, cur, f)
-	}
+	})
 }
 
-func (b *Bot) fileSummary(r *request) (string, error) {
-	cur, err := b.state(r, r.who.Community)
-	if err != nil {
-		return "", err
-	}
+func (b *Bot) fileSummary(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
 	text := strings.TrimSpace(r.textAfter([]string{"换届总结", "工作总结", "总结"}))
 	if text == "" {
 		return "", badf("缺少总结正文")
