@@ -58,6 +58,10 @@ type Options struct {
 	Log         *slog.Logger
 	HTTPClient  *http.Client // default: 15 s timeout
 
+	// MediaBaseURL is where the bot fetches the images sent in the 单聊 from, e.g.
+	// http://127.0.0.1:8080; default: the scheme and host the page was loaded from.
+	MediaBaseURL string
+
 	// StreamPoll is the pause between stream-refresh callbacks while a reply is
 	// unfinished (default 1 s); StreamPolls caps their number (default 30).
 	StreamPoll  time.Duration
@@ -75,6 +79,7 @@ type Server struct {
 	byUser   map[string]Persona
 	stopFeed func()
 	once     sync.Once
+	media    *mediaStore
 }
 
 const (
@@ -109,6 +114,7 @@ func New(o Options) *Server {
 		byKey:  map[string]Chat{},
 		byChat: map[string]Chat{},
 		byUser: map[string]Persona{},
+		media:  newMediaStore(),
 	}
 	for _, c := range o.Chats {
 		s.byChat[c.ChatID] = c
@@ -141,6 +147,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /api/personas", s.handlePersonas)
 	s.mux.HandleFunc("POST /api/send", s.handleSend)
 	s.mux.HandleFunc("POST /api/enter", s.handleEnter)
+	s.mux.HandleFunc("POST /api/send-image", s.handleSendImage)
+	s.mux.HandleFunc("GET "+mediaPath+"{id}", s.handleMedia)
 	s.mux.HandleFunc("GET /api/pushes", s.handlePushes)
 	return s
 }
@@ -196,7 +204,7 @@ func (s *Server) pageData() pageData {
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
 	_, _ = w.Write(s.page)
 }
 
@@ -298,6 +306,16 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, req *sendRe
 
 // respond delivers m to the bot and answers the page with the outcome.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, m bot.Message) {
+	res := s.exchange(r, m)
+	code := http.StatusOK
+	if res.Error != "" {
+		code = http.StatusBadGateway
+	}
+	writeJSON(w, code, res)
+}
+
+// exchange delivers m to the bot and returns the outcome.
+func (s *Server) exchange(r *http.Request, m bot.Message) sendResponse {
 	start := time.Now()
 	res := s.converse(r.Context(), m)
 	res.MsgID = m.MsgID
@@ -305,13 +323,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m bot.Message) 
 	if res.Error == "" && time.Since(start) > wecomPatience {
 		res.Warning = fmt.Sprintf(msgSlow, time.Since(start).Seconds())
 	}
-	code := http.StatusOK
-	if res.Error != "" {
-		code = http.StatusBadGateway
-	}
 	s.o.Log.Info("standin: delivered", "msgid", m.MsgID, "msgtype", m.MsgType, "user", m.From.UserID,
 		"chat", m.ChatID, "status", res.Status, "elapsed_ms", res.ElapsedMS, "error", res.Error)
-	writeJSON(w, code, res)
+	return res
 }
 
 // converse sends m and, while the stream reply is unfinished, polls with stream-refresh

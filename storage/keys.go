@@ -29,6 +29,9 @@ import "huanjie/campaign"
 //	P{st}:bindreq:user              HASH    uid → code of the user's pending request
 //	P{st}:bindreq:exp               ZSET    code scored by expires_at (unix ms); expired codes
 //	                                        are purged by the next RequestBinding of the street
+//	P{st}:photos:<c>                LIST    Photo JSON in the order received, oldest first
+//	                                        (storage.Photo; "hash" is the content's sha256);
+//	                                        PhotoList numbers them from 1
 //	Pmsg:<id>                       STRING  "1", SET NX EX ttl (Dedup of WeCom msgids)
 //
 // The outbox (RedisOutbox, outbox_redis.go). <id> is an OutMsg.ID, "%013d-%08x-%08x" of
@@ -60,6 +63,12 @@ import "huanjie/campaign"
 // judged by the bot's clock (Redis.now), not by Redis TTLs, so it behaves the same on
 // the embedded store. Save, Undo, RequestBinding and ApproveBinding are each one Lua
 // script (Undo and ApproveBinding compare-and-set what they read just before, and retry).
+//
+// The photo records (Photos, photos_redis.go): AddPhoto is one Lua script that refuses a
+// photo whose hash is held (ErrDuplicatePhoto, checked first) or a list already at max
+// (ErrPhotosFull), else RPUSHes; DeletePhoto is one Lua script that LSETs the n-th element
+// to a marker and LREMs it, so the photos after it move up. The files themselves live in
+// the archive folder (package photos), not in Redis.
 type keys struct{ prefix string }
 
 func (k keys) street(st string) string { return k.prefix + "{" + st + "}" }
@@ -89,3 +98,5 @@ func (k keys) outSlot(st, chatID string) string {
 func (k keys) occ(st, id string) string { return k.street(st) + ":occ:" + id }
 func (k keys) occs(st string) string    { return k.street(st) + ":occs" }
 func (k keys) paused(st string) string  { return k.street(st) + ":paused" }
+
+func (k keys) photos(st, community string) string { return k.street(st) + ":photos:" + community }
