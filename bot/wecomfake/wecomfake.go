@@ -1,7 +1,10 @@
 // Package wecomfake is a local stand-in for WeCom's group push webhook
-// (POST /cgi-bin/webhook/send?key=KEY). It validates messages the way WeCom does,
-// answers WeCom's errcodes, enforces the 20-messages-a-minute limit per key, records
-// every accepted message and lets a page follow them live.
+// (POST /cgi-bin/webhook/send?key=KEY) and its file upload
+// (POST /cgi-bin/webhook/upload_media?key=KEY&type=file). It validates messages the way
+// WeCom does, answers WeCom's errcodes, enforces the 20-messages-a-minute limit per key,
+// keeps uploaded files for 3 days for the key that uploaded them, records every accepted
+// message (with the decoded image or the uploaded file it carries) and lets a page
+// follow them live.
 //
 // Mount it at the root of a server, or under a prefix with http.StripPrefix, and point
 // the bot at it with bot.SetWeComAPIBase.
@@ -9,24 +12,40 @@ package wecomfake
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
-// SendPath is the path the fake serves.
-const SendPath = "/cgi-bin/webhook/send"
+// The paths the fake serves.
+const (
+	SendPath   = "/cgi-bin/webhook/send"
+	UploadPath = "/cgi-bin/webhook/upload_media"
+)
 
 // WeCom's limits and errcodes as the fake applies them.
 const (
 	MaxTextBytes     = 2048
 	MaxMarkdownBytes = 4096
-	PerMinute        = 20 // accepted messages per key in any 60 s window
+	PerMinute        = 20       // accepted messages per key in any 60 s window
+	MaxImageBytes    = 2 << 20  // an image message's decoded bytes
+	MaxFileBytes     = 20 << 20 // an uploaded file
+	MinFileBytes     = 6        // an uploaded file must have more than 5 bytes
+	MediaLifetime    = 72 * time.Hour
 	maxBody          = 4 << 20
+	maxUploadBody    = MaxFileBytes + 1<<20
 
 	CodeOK             = 0
 	CodeInvalidWebhook = 93000 // unknown or removed key
@@ -34,6 +53,12 @@ const (
 	CodeInvalidMsgType = 40008
 	CodeInvalidParam   = 40058 // bad JSON, missing or too long content
 	CodeEmptyContent   = 44004
+	CodeMediaType      = 40004 // image not PNG/JPG
+	CodeInvalidType    = 40005 // upload type other than file
+	CodeFileSize       = 40006 // upload > 20 MB or ≤ 5 bytes
+	CodeInvalidMediaID = 40007 // unknown, expired or another key's media_id
+	CodeImageSize      = 40009 // image > 2 MB
+	CodeMediaMissing   = 41005 // upload without a "media" part
 )
 
 // Message is one accepted webhook message.
@@ -42,12 +67,36 @@ type Message struct {
 	Key     string    `json:"key"`
 	Time    time.Time `json:"time"`
 	MsgType string    `json:"msgtype"`
-	// Content is text.content, markdown(_v2).content, or for other types the JSON of
-	// their object.
+	// Content is text.content, markdown(_v2).content, for an image {"md5","size"}, for a
+	// file {"media_id","name","size"}, or for other types the JSON of their object.
 	Content             string          `json:"content"`
 	MentionedList       []string        `json:"mentioned_list,omitempty"`
 	MentionedMobileList []string        `json:"mentioned_mobile_list,omitempty"`
 	Body                json.RawMessage `json:"body"` // the request body as received
+	// Image is the decoded image of an image message.
+	Image []byte `json:"-"`
+	// File is the upload a file message's media_id named.
+	File *Media `json:"file,omitempty"`
+}
+
+// Media is one file accepted by upload_media.
+type Media struct {
+	ID       string    `json:"media_id"`
+	Key      string    `json:"key"`  // only this key may send it
+	Type     string    `json:"type"` // "file"
+	Name     string    `json:"name"` // the multipart filename, shown in the chat
+	Data     []byte    `json:"-"`
+	Size     int       `json:"size"`
+	Uploaded time.Time `json:"uploaded"` // valid for MediaLifetime from then
+}
+
+func (m *Media) clone() *Media {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Data = bytes.Clone(m.Data)
+	return &c
 }
 
 // Option configures New.
@@ -64,11 +113,13 @@ type Server struct {
 	now func() time.Time
 	log *slog.Logger
 
-	mu   sync.Mutex
-	seq  int64
-	keys map[string]bool
-	msgs map[string][]Message
-	sent map[string][]time.Time // accepted send times per key, for the rate limit
+	mu    sync.Mutex
+	seq   int64
+	keys  map[string]bool
+	msgs  map[string][]Message
+	sent  map[string][]time.Time // accepted send times per key, for the rate limit
+	media map[string]*Media      // uploads by media_id, dropped once expired
+	ups   map[string][]*Media    // uploads per key, oldest first, kept for Uploads
 
 	subMu  sync.RWMutex // held for reading while subscribers are called
 	nextID int
@@ -78,12 +129,14 @@ type Server struct {
 // New returns an empty fake with no keys.
 func New(opts ...Option) *Server {
 	s := &Server{
-		now:  time.Now,
-		log:  slog.Default(),
-		keys: map[string]bool{},
-		msgs: map[string][]Message{},
-		sent: map[string][]time.Time{},
-		subs: map[int]func(string, []byte){},
+		now:   time.Now,
+		log:   slog.Default(),
+		keys:  map[string]bool{},
+		msgs:  map[string][]Message{},
+		sent:  map[string][]time.Time{},
+		media: map[string]*Media{},
+		ups:   map[string][]*Media{},
+		subs:  map[int]func(string, []byte){},
 	}
 	for _, o := range opts {
 		o(s)
@@ -115,6 +168,19 @@ func (s *Server) Messages(key string) []Message {
 		out[i].Body = bytes.Clone(out[i].Body)
 		out[i].MentionedList = append([]string(nil), out[i].MentionedList...)
 		out[i].MentionedMobileList = append([]string(nil), out[i].MentionedMobileList...)
+		out[i].Image = bytes.Clone(out[i].Image)
+		out[i].File = out[i].File.clone()
+	}
+	return out
+}
+
+// Uploads returns copies of the files uploaded with key, oldest first, expired or not.
+func (s *Server) Uploads(key string) []Media {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Media, 0, len(s.ups[key]))
+	for _, m := range s.ups[key] {
+		out = append(out, *m.clone())
 	}
 	return out
 }
@@ -155,16 +221,21 @@ type result struct {
 	ErrMsg  string `json:"errmsg"`
 }
 
-// ServeHTTP serves POST SendPath?key=KEY. Like WeCom, errors come as HTTP 200 with a
-// non-zero errcode; only a wrong path or method gets an HTTP error.
+// ServeHTTP serves POST SendPath?key=KEY and POST UploadPath?key=KEY&type=file. Like
+// WeCom, errors come as HTTP 200 with a non-zero errcode; only a wrong path or method
+// gets an HTTP error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != SendPath {
+	if r.URL.Path != SendPath && r.URL.Path != UploadPath {
 		http.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == UploadPath {
+		s.serveUpload(w, r)
 		return
 	}
 	key := r.URL.Query().Get("key")
@@ -197,6 +268,16 @@ func (s *Server) accept(key string, body []byte) result {
 
 	s.mu.Lock()
 	now := s.now()
+	if m.MsgType == "file" {
+		id := m.Content
+		f, ok := s.media[id]
+		if !ok || f.Key != key || now.Sub(f.Uploaded) >= MediaLifetime {
+			s.mu.Unlock()
+			return result{CodeInvalidMediaID, "invalid media_id, hint: unknown, expired (3 days) or uploaded with another key"}
+		}
+		m.File = f // never modified; Messages hands out copies
+		m.Content = mustJSON(map[string]any{"media_id": id, "name": f.Name, "size": f.Size})
+	}
 	window := s.sent[key][:0]
 	for _, t := range s.sent[key] {
 		if now.Sub(t) < time.Minute {
@@ -263,7 +344,43 @@ func parse(body []byte) (Message, result) {
 			return Message{}, result{CodeInvalidParam, fmt.Sprintf("invalid Request Parameter: %s.content exceed max length %d", req.MsgType, MaxMarkdownBytes)}
 		}
 		m.Content = c.Content
-	case "image", "news", "file", "voice", "template_card":
+	case "image":
+		var img struct {
+			Image *struct {
+				Base64 string `json:"base64"`
+				MD5    string `json:"md5"`
+			} `json:"image"`
+		}
+		if err := json.Unmarshal(body, &img); err != nil || img.Image == nil || img.Image.Base64 == "" || img.Image.MD5 == "" {
+			return Message{}, result{CodeInvalidParam, "invalid Request Parameter: image.base64 and image.md5 are required"}
+		}
+		data, err := base64.StdEncoding.DecodeString(img.Image.Base64)
+		if err != nil {
+			return Message{}, result{CodeInvalidParam, "invalid Request Parameter: image.base64 is not base64"}
+		}
+		if len(data) > MaxImageBytes {
+			return Message{}, result{CodeImageSize, fmt.Sprintf("invalid image size, hint: %d bytes, at most %d", len(data), MaxImageBytes)}
+		}
+		sum := md5.Sum(data)
+		if !strings.EqualFold(hex.EncodeToString(sum[:]), img.Image.MD5) {
+			return Message{}, result{CodeInvalidParam, "media md5 not match"}
+		}
+		if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) && !bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}) {
+			return Message{}, result{CodeMediaType, "invalid media type, hint: an image must be PNG or JPG"}
+		}
+		m.Image = data
+		m.Content = mustJSON(map[string]any{"md5": strings.ToLower(img.Image.MD5), "size": len(data)})
+	case "file":
+		var f struct {
+			File *struct {
+				MediaID string `json:"media_id"`
+			} `json:"file"`
+		}
+		if err := json.Unmarshal(body, &f); err != nil || f.File == nil || f.File.MediaID == "" {
+			return Message{}, result{CodeInvalidMediaID, "invalid media_id, hint: file.media_id missing"}
+		}
+		m.Content = f.File.MediaID // resolved by accept
+	case "news", "voice", "template_card":
 		obj, ok := raw[req.MsgType]
 		if !ok || len(obj) == 0 || string(obj) == "null" {
 			return Message{}, result{CodeInvalidParam, "invalid Request Parameter: missing " + req.MsgType}
@@ -273,4 +390,95 @@ func parse(body []byte) (Message, result) {
 		return Message{}, result{CodeInvalidMsgType, fmt.Sprintf("invalid message type %q", req.MsgType)}
 	}
 	return m, result{CodeOK, "ok"}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// uploadResult is upload_media's answer.
+type uploadResult struct {
+	result
+	Type      string `json:"type,omitempty"`
+	MediaID   string `json:"media_id,omitempty"`
+	CreatedAt string `json:"created_at,omitempty"`
+}
+
+// serveUpload serves upload_media: a multipart form whose part "media" is the file.
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	res := s.upload(w, r)
+	if res.ErrCode != CodeOK {
+		s.log.Info("wecomfake: upload refused", "errcode", res.ErrCode, "errmsg", res.ErrMsg)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) uploadResult {
+	fail := func(code int, msg string) uploadResult { return uploadResult{result: result{code, msg}} }
+	key := r.URL.Query().Get("key")
+	s.mu.Lock()
+	known := s.keys[key]
+	s.mu.Unlock()
+	if !known {
+		return fail(CodeInvalidWebhook, "invalid webhook url, hint: the key is unknown or the robot was removed")
+	}
+	if t := r.URL.Query().Get("type"); t != "file" {
+		return fail(CodeInvalidType, fmt.Sprintf("invalid type %q, hint: upload_media takes type=file", t))
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
+		return fail(CodeMediaMissing, "media data missing, hint: post multipart/form-data with a part named media")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBody)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return fail(CodeMediaMissing, "media data missing: "+err.Error())
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return fail(CodeMediaMissing, "media data missing, hint: no part named media")
+		}
+		if err != nil {
+			return fail(CodeFileSize, "invalid file size, hint: cannot read the form: "+err.Error())
+		}
+		if part.FormName() != "media" {
+			continue
+		}
+		name := part.FileName()
+		data, err := io.ReadAll(io.LimitReader(part, MaxFileBytes+1))
+		if err != nil {
+			return fail(CodeFileSize, "invalid file size, hint: cannot read the file: "+err.Error())
+		}
+		if len(data) > MaxFileBytes || len(data) < MinFileBytes {
+			return fail(CodeFileSize, fmt.Sprintf("invalid file size, hint: %d bytes; a file must have more than 5 bytes and at most 20 MB", len(data)))
+		}
+		if name == "" {
+			return fail(CodeInvalidParam, "invalid Request Parameter: the media part has no filename")
+		}
+		return s.store(key, name, data)
+	}
+}
+
+// store keeps an upload under a new media_id and drops expired ones.
+func (s *Server) store(key, name string, data []byte) uploadResult {
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	id := "3" + base64.RawURLEncoding.EncodeToString(raw[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for mid, m := range s.media {
+		if now.Sub(m.Uploaded) >= MediaLifetime {
+			delete(s.media, mid)
+		}
+	}
+	m := &Media{ID: id, Key: key, Type: "file", Name: name, Data: data, Size: len(data), Uploaded: now}
+	s.media[id] = m
+	s.ups[key] = append(s.ups[key], m)
+	return uploadResult{result: result{CodeOK, "ok"}, Type: "file", MediaID: id, CreatedAt: strconv.FormatInt(now.Unix(), 10)}
 }
