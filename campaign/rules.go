@@ -171,3 +171,14 @@ func Percent(f float64) string {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Done reports whether a filing fulfils its item: every filing does, except a photo
+// count below the minimum, which is still owed (and nudged for).
+func (r Rules) Done(f Filing) bool {
+	if f.Item == ItemPhotos {
+		n := 0
+		fmt.Sscan(f.Fields["count"], &n)
+		return n >= r.Photos.Min
+	}
+	return true
+}

@@ -88,3 +88,15 @@ func TestPublicityEnd(t *testing.T) {
 		t.Fatalf("3 days from 6-30 end on %v", got)
 	}
 }
+
+func TestDonePhotos(t *testing.T) {
+	for count, done := range map[string]bool{"": false, "0": false, "5": false, "6": true, "10": true} {
+		f := Filing{Item: ItemPhotos, Fields: map[string]string{"count": count}}
+		if got := chengxi2021.Done(f); got != done {
+			t.Errorf("%s photos: done %v, want %v", count, got, done)
+		}
+	}
+	if !chengxi2021.Done(Filing{Item: ItemMembers}) {
+		t.Error("any other filing is done once filed")
+	}
+}

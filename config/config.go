@@ -261,6 +261,18 @@ func (g Group) Covers(community string) bool {
 	return false
 }
 
+// FilingSteps are the steps a table shows one per column: all but the photos, which
+// tables show as a count against the rule in a column of their own.
+func (s *Street) FilingSteps() []campaign.Step {
+	out := make([]campaign.Step, 0, len(s.Steps))
+	for _, st := range s.Steps {
+		if st.Item != campaign.ItemPhotos {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // Step returns the configured step of item.
 func (s *Street) Step(item campaign.Item) (campaign.Step, bool) {
 	for _, st := range s.Steps {

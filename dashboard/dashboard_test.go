@@ -242,8 +242,8 @@ func TestOverview(t *testing.T) {
 		{"北山", candidates, cell{class: "late", text: "⏰逾期 2 天", title: "未报，已逾期 2 天"}},
 	} {
 		cells := rowCells(t, body, "chengxi", tc.community)
-		if len(cells) != len(fx.cfg.Streets[0].Steps)+3 {
-			t.Fatalf("%s: %d cells, want %d", tc.community, len(cells), len(fx.cfg.Streets[0].Steps)+3)
+		if len(cells) != len(fx.cfg.Streets[0].FilingSteps())+3 {
+			t.Fatalf("%s: %d cells, want %d", tc.community, len(cells), len(fx.cfg.Streets[0].FilingSteps())+3)
 		}
 		if got := cells[tc.col]; got != tc.want {
 			t.Errorf("%s column %d:\n got %+v\nwant %+v", tc.community, tc.col, got, tc.want)

@@ -237,14 +237,14 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 func (s *Server) streetTable(st *config.Street, all map[string]map[campaign.Item]campaign.Filing, counts map[string]int, today campaign.Date) streetView {
 	v := streetView{ID: st.ID, Name: st.Name, Anchor: "street-" + st.ID, Total: len(st.Communities),
 		PhotoRule: fmt.Sprintf(ui.PhotoRule, st.Rules.Photos.Min, st.Rules.Photos.Max)}
-	for _, step := range st.Steps {
+	for _, step := range st.FilingSteps() {
 		v.Steps = append(v.Steps, stepHead{Label: step.Item.Label(), Due: step.Due.String()})
 	}
 	for _, name := range st.CommunityNames() {
 		cur := all[name]
 		row := rowView{Name: name, Link: s.communityURL(st.ID, name)}
 		filed, flagged, overdue := 0, 0, 0
-		for _, step := range st.Steps {
+		for _, step := range st.FilingSteps() {
 			f, ok := cur[step.Item]
 			icon, class, text, short := stepStatus(step, f, ok, today)
 			c := cellView{Icon: icon, Class: class, Text: truncate(short, cellChars), Full: text}
@@ -265,7 +265,7 @@ func (s *Server) streetTable(st *config.Street, all map[string]map[campaign.Item
 		row.Candidates = reviewCell(cur, campaign.ItemCandidates)
 		row.Election = reviewCell(cur, campaign.ItemElection)
 		row.Photos = photoCell(st, counts[name], today)
-		if filed == len(st.Steps) && flagged == 0 {
+		if filed == len(st.FilingSteps()) && flagged == 0 {
 			v.Done++
 		}
 		if flagged > 0 {
@@ -302,7 +302,7 @@ func (s *Server) community(w http.ResponseWriter, r *http.Request, street, commu
 		PhotoCount: fmt.Sprintf(ui.PhotoCount, len(photos)),
 		PhotoRule:  fmt.Sprintf(ui.PhotoRule, st.Rules.Photos.Min, st.Rules.Photos.Max)}
 	card.PhotoClass = photoCell(st, len(photos), today).Class
-	for _, step := range st.Steps {
+	for _, step := range st.FilingSteps() {
 		f, filed := cur[step.Item]
 		icon, class, text, _ := stepStatus(step, f, filed, today)
 		c := stepCard{Icon: icon, Label: step.Item.Label(), Class: class,

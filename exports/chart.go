@@ -55,7 +55,7 @@ func ProgressChart(st *config.Street, filings map[string]map[campaign.Item]campa
 	if st == nil || len(st.Communities) == 0 {
 		return nil, errors.New("exports: a street with communities is required")
 	}
-	if len(st.Steps) == 0 {
+	if len(st.FilingSteps()) == 0 {
 		return nil, fmt.Errorf("exports: street %s has no steps to chart", st.Name)
 	}
 	font, err := cjkFont()
@@ -105,7 +105,7 @@ func ProgressChart(st *config.Street, filings map[string]map[campaign.Item]campa
 	opt.Title = charts.TitleOption{
 		Text: fmt.Sprintf("%s 换届进度 %s", st.Name, today),
 		Subtext: fmt.Sprintf("共 %d 个社区、%d 项报送：全部报齐 %d 个，有问题 %d 个，有逾期 %d 个",
-			len(names), len(st.Steps), complete, problems, late),
+			len(names), len(st.FilingSteps()), complete, problems, late),
 		Offset:           charts.OffsetStr{Left: charts.PositionCenter},
 		FontStyle:        style(26, darkText),
 		SubtextFontStyle: style(16, greyText),
@@ -134,9 +134,9 @@ func ProgressChart(st *config.Street, filings map[string]map[campaign.Item]campa
 		LabelFontStyle: style(17, darkText),
 	}
 	opt.ValueAxis[0].Min = charts.Ptr(0.0)
-	opt.ValueAxis[0].Max = charts.Ptr(float64(len(st.Steps)))
+	opt.ValueAxis[0].Max = charts.Ptr(float64(len(st.FilingSteps())))
 	opt.ValueAxis[0].Unit = 1
-	opt.ValueAxis[0].LabelCount = len(st.Steps) + 1
+	opt.ValueAxis[0].LabelCount = len(st.FilingSteps()) + 1
 	opt.ValueAxis[0].LabelFontStyle = style(14, greyText)
 	opt.ValueAxis[0].SplitLineShow = charts.Ptr(true)
 	opt.ValueAxis[0].ValueFormatter = func(f float64) string { return strconv.Itoa(int(f + 0.5)) }

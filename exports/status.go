@@ -50,7 +50,7 @@ type tally [numStates]int
 
 func tallyOf(s *config.Street, cur map[campaign.Item]campaign.Filing, today campaign.Date) tally {
 	var t tally
-	for _, st := range s.Steps {
+	for _, st := range s.FilingSteps() {
 		t[stateOf(st, cur, today)]++
 	}
 	return t

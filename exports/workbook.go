@@ -259,7 +259,7 @@ func (w *workbookWriter) summary(title string, data []StreetData) error {
 	row++
 	for _, d := range data {
 		s := d.Street
-		for _, st := range s.Steps {
+		for _, st := range s.FilingSteps() {
 			var filed, flagged int
 			for _, c := range s.CommunityNames() {
 				switch stateOf(st, d.Filings[c], w.today) {
@@ -313,7 +313,7 @@ func (w *workbookWriter) street(sheet string, d StreetData) error {
 		return err
 	}
 	s := d.Street
-	total := len(s.Steps)
+	total := len(s.FilingSteps())
 
 	// Two header rows: the item over its due date.
 	if err := w.set(sheet, 1, 1, "header", "社区", "已报"); err != nil {
@@ -326,7 +326,7 @@ func (w *workbookWriter) street(sheet string, d StreetData) error {
 		return err
 	}
 	col := 3
-	for _, st := range s.Steps {
+	for _, st := range s.FilingSteps() {
 		if err := w.set(sheet, 1, col, "header", st.Item.Label()); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func (w *workbookWriter) street(sheet string, d StreetData) error {
 			return err
 		}
 		col := 3
-		for _, st := range s.Steps {
+		for _, st := range s.FilingSteps() {
 			text, err := w.stepCell(sheet, row, col, st, cur)
 			if err != nil {
 				return err
@@ -425,7 +425,7 @@ func (w *workbookWriter) street(sheet string, d StreetData) error {
 	}
 
 	widths := []float64{12, 8}
-	for range s.Steps {
+	for range s.FilingSteps() {
 		widths = append(widths, stepWidth)
 	}
 	for range reviews {
