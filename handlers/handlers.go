@@ -14,19 +14,24 @@ import (
 	"huanjie/bot"
 	"huanjie/campaign"
 	"huanjie/config"
+	"huanjie/photos"
 	"huanjie/storage"
 )
 
 // Deps are what the handlers need; each is an interface or plain data, so tests can
 // wire real Redis and a recording Pusher.
 type Deps struct {
-	Config    *config.Config
-	Filings   storage.Filings
-	Bindings  storage.Bindings
-	Pusher    bot.Pusher       // may be nil: no group pushes
-	Reminders Reminders        // may be nil: reminder commands say they are off
-	Clock     func() time.Time // defaults to time.Now
-	Log       *slog.Logger
+	Config     *config.Config
+	Filings    storage.Filings
+	Bindings   storage.Bindings
+	Pusher     bot.Pusher       // may be nil: no group pushes
+	Reminders  Reminders        // may be nil: reminder commands say they are off
+	Photos     PhotoService     // may be nil: photo commands say they are off
+	PhotoStore storage.Photos   // photo counts for exports (may be nil)
+	MediaKey   []byte           // the EncodingAESKey, for images that carry no key of their own
+	Links      Links            // may be nil: no download links
+	Clock      func() time.Time // defaults to time.Now
+	Log        *slog.Logger
 }
 
 // Bot is the bot.Handler of the campaign.
@@ -113,6 +118,9 @@ func (b *Bot) dispatch(r *request) (string, error) {
 	}
 	if err := b.identify(r); err != nil {
 		return "", err
+	}
+	if imgs := photos.Images(r.msg); len(imgs) > 0 {
+		return b.receivePhotos(r, imgs)
 	}
 	if r.line == "" {
 		return fmt.Sprintf(msgGreeting, b.Config.BotName), nil

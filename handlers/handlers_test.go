@@ -124,7 +124,7 @@ func TestCampaignConversation(t *testing.T) {
 		{who: "cuihong", text: "代表50名", want: []string{"会员代表 50 名", "✅"}, not: []string{"有问题"}},
 		{who: "cuihong", text: "公示 7月6日", want: []string{"代表名单公示 7月6日至7月8日（3 天）", "7月9日起可以召开会员代表大会"}},
 		{who: "cuihong", text: "候选人 会长崔宏 副会长 王芳 秘书长 李丽", want: []string{"候选人：会长 崔宏，副会长 王芳，秘书长 李丽", "已报街道初审"}},
-		{who: "quxin", text: "进度", want: []string{"**城西街道换届进度**（7月6日）", "**大辛** 第5步 候选人名单报街道初审｜已报 6/12｜待初审", "**李家窑** 尚未开始"}},
+		{who: "quxin", text: "进度", want: []string{"**城西街道换届进度**（7月6日）", "**大辛** 第5步 候选人名单报街道初审｜已报 6/13｜待初审", "**李家窑** 尚未开始"}},
 		{who: "luolimei", text: "退回 大辛 副会长人选需调整", want: []string{"已退回", "已在群里通知大辛社区"}},
 		{who: "cuihong", text: "大辛", want: []string{"初审被退回，原因：副会长人选需调整"}},
 		{who: "cuihong", text: "候选人 会长 崔宏 副会长 赵敏 秘书长 李丽 理事 张三 李四", want: []string{"副会长 赵敏", "理事会 2 人"}},

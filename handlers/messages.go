@@ -33,3 +33,33 @@ var roleNames = map[string]string{
 	"leader":    "领导小组成员",
 	"":          "未登记人员",
 }
+
+// Photos, exports and charts.
+const (
+	msgPhotosInGroup       = "照片请在与我（%s）的单聊里发送：群里我收不到图片。发「照片」可查看已收到几张。"
+	msgPhotosSecretaryOnly = "照片由社区秘书长发送。"
+	msgPhotosOff           = "照片功能没有启用。"
+	msgPhotoDownloadFailed = "照片下载失败（已重试），没有保存，请重新发送这张照片。"
+	msgPhotoRefused        = "%s。这张没有保存。"
+	msgPhotoDuplicate      = "这张照片已经收到过了（第 %d 张），没有重复保存。"
+	msgPhotoFull           = "已经有 %d 张照片，达到上限，这张没有保存。如需替换，请先发「删除照片 编号」。"
+	msgPhotoReceived       = "已收到第 %d 张（还需 %d 张）"
+	msgPhotoReceivedEnough = "已收到第 %d 张（已够数，最多还可以发 %d 张）"
+	msgPhotoReceivedFull   = "已收到第 %d 张（已满 %d 张）"
+	msgPhotoCount          = "**%s社区照片**：已收到 %d 张（需要 %d-%d 张 JPG）"
+	msgPhotosHowTo         = "在与我（%s）的单聊里直接发送照片即可；发「删除照片 编号」可删除一张。"
+	msgNoSuchPhoto         = "没有第 %d 张照片，发「照片」查看编号。"
+	msgPhotoDeleted        = "已删除第 %d 张（%s），现在还有 %d 张。"
+	msgNoPhotosYet         = "%s社区还没有照片。"
+	msgFileLink            = "下载「%s」：%s（1 小时内有效）"
+	msgFileSent            = "「%s」已发到群里。"
+	msgFileSendFailed      = "文件发到群里时失败了，已记录，请稍后再试。"
+	msgFileTooLarge        = "文件超过企业微信 20 MB 的限制，请在看板下载。"
+	msgPhotosHowToFile     = "在与%s的单聊里直接发送 JPG 照片"
+	msgWorkbookName        = "%s换届进度_%s.xlsx"
+	msgExported            = "已生成%s换届进度表（%s）：汇总表 + 每个社区一行，有问题的格子标黄，逾期未报的标红。"
+	msgChartName           = "%s换届进度_%s.png"
+	msgChartMade           = "已生成%s换届进度图（%s）。"
+	msgChartSent           = "进度图已发到群里。"
+	msgFileNowhere         = "文件已生成，但本群没有配置推送 webhook，也没有下载地址，请联系管理员。"
+)

@@ -26,9 +26,12 @@ func (b *Bot) summarise(s *config.Street, cur map[campaign.Item]campaign.Filing,
 	for _, st := range s.Steps {
 		p.total++
 		f, ok := cur[st.Item]
-		if !ok {
+		if !ok || !s.Rules.Done(f) {
 			if st.Overdue(today) {
 				p.overdue++
+			}
+			if ok && f.Flagged() {
+				p.flagged++
 			}
 			continue
 		}
@@ -148,7 +151,7 @@ func (b *Bot) missingOne(r *request, st campaign.Step, all map[string]map[campai
 func missingNames(s *config.Street, item campaign.Item, all map[string]map[campaign.Item]campaign.Filing) []string {
 	var out []string
 	for _, c := range s.CommunityNames() {
-		if _, ok := all[c][item]; !ok {
+		if f, ok := all[c][item]; !ok || !s.Rules.Done(f) {
 			out = append(out, c)
 		}
 	}

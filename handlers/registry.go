@@ -59,6 +59,8 @@ func (b *Bot) registry() []*command {
 			usage: "自查 已完成", example: "自查 已完成", summary: "换届工作自查已完成", run: b.fileDone(campaign.ItemSelfCheck, "已完成", false)},
 		{name: "总结", aliases: []string{"换届总结", "工作总结"}, item: campaign.ItemSummary, roles: secretaryOnly,
 			usage: "总结 <总结正文>", example: "总结 7月10日召开会员代表大会，选举产生新一届理事会11人……", summary: "换届工作总结正文", run: b.filer(b.fileSummary)},
+		{name: "删除照片", aliases: []string{"删照片"}, roles: secretaryOnly,
+			usage: "删除照片 <编号>", example: "删除照片 3", summary: "删除一张已发的照片（编号见「照片」）", run: b.deletePhoto},
 		{name: "撤销", aliases: []string{"撤回", "取消上一条"}, roles: secretaryOnly,
 			usage: "撤销", example: "撤销", summary: "撤回本社区最近一次登记", run: b.undo},
 
@@ -78,10 +80,18 @@ func (b *Bot) registry() []*command {
 			usage: "暂停提醒", example: "暂停提醒", summary: "暂停本街道的群提醒", run: b.pause(true)},
 		{name: "恢复提醒", aliases: []string{"开启提醒"}, roles: officeOnly,
 			usage: "恢复提醒", example: "恢复提醒", summary: "恢复本街道的群提醒", run: b.pause(false)},
+		{name: "导出", aliases: []string{"导出表格", "导出Excel", "导出excel", "下载表格"}, roles: leadersAndOffice,
+			usage: "导出", example: "导出", summary: "生成 Excel 进度表（每个社区一行）", run: b.exportWorkbook},
 		{name: "催一下", aliases: []string{"催报", "催一催", "提醒一下"}, roles: leadersAndOffice,
 			usage: "催一下 [事项]", example: "催一下 公示", summary: "马上在群里@还没报的社区", run: b.nudgeNow},
 
 		// Everyone reads.
+		{name: "照片", aliases: []string{"照片情况", "换届照片"}, item: campaign.ItemPhotos, roles: anyKnown,
+			usage: "照片 [社区]（照片在单聊里直接发送）", example: "照片", summary: "已收到几张照片；照片请在单聊里发给我", run: b.listPhotos},
+		{name: "照片打包", aliases: []string{"打包照片", "下载照片"}, roles: anyKnown,
+			usage: "照片打包 <社区>", example: "照片打包 大辛", summary: "把一个社区的照片打包成 zip", run: b.packPhotos},
+		{name: "图表", aliases: []string{"进度图", "进度图表"}, roles: anyKnown,
+			usage: "图表", example: "图表", summary: "把各社区的进度画成图发到群里", run: b.progressChart},
 		{name: "提醒计划", aliases: []string{"提醒安排", "提醒"}, roles: anyKnown,
 			usage: "提醒计划", example: "提醒计划", summary: "接下来的群提醒，以及发送失败的", run: b.reminderPlan},
 		{name: "哪些社区还没报", aliases: []string{"哪些社区没报", "谁还没报", "还没报", "未报", "缺报"}, roles: anyKnown,
@@ -120,7 +130,10 @@ func (b *Bot) nearest(line string, role campaign.Role) *command {
 			continue
 		}
 		for _, w := range c.words() {
-			if s := sharedRunes(first, []rune(w)); s > bestScore {
+			// Characters in common count most; among equals, the word closest in length.
+			lw := []rune(w)
+			s := sharedRunes(first, lw)*10 - abs(len(lw)-len(first))
+			if sharedRunes(first, lw) > 0 && (best == nil || s > bestScore) {
 				best, bestScore = c, s
 			}
 		}
@@ -187,4 +200,11 @@ func (b *Bot) help(r *request) (string, error) {
 		sb.WriteString("数字、日期可以连写，如「会员320人口6200」；重新发送即可改正。")
 	}
 	return sb.String(), nil
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

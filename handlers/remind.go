@@ -16,11 +16,15 @@ type Reminders interface {
 	SetPaused(ctx context.Context, street string, paused bool, by string) error
 }
 
-// HowToFile is the one-line format of the command that files item, for reminders.
+// HowToFile says in one line how to file item, for reminders: "@换届助手 <command format>",
+// or for photos where to send them.
 func (b *Bot) HowToFile(item campaign.Item) string {
+	if item == campaign.ItemPhotos {
+		return fmt.Sprintf(msgPhotosHowToFile, b.Config.BotName)
+	}
 	for _, c := range b.commands {
 		if c.item == item {
-			return c.usage
+			return "@" + b.Config.BotName + " " + c.usage
 		}
 	}
 	return item.Label()

@@ -252,3 +252,31 @@ func BenchmarkTickSteady(b *testing.B) {
 		}
 	}
 }
+
+// TestTooFewPhotosStillNudged: a community with 3 of the 6 photos it needs is nudged
+// for photos like one with none; one with 6 is not.
+func TestTooFewPhotosStillNudged(t *testing.T) {
+	w := newWorld(t, 1)
+	w.now = at(7, 19, 12, 0)
+	st, _ := w.cfg.Street("chengxi")
+	for _, c := range st.CommunityNames() {
+		count := "6"
+		switch c {
+		case "大辛":
+			count = "3"
+		case "北山":
+			continue
+		}
+		w.file(c, campaign.ItemPhotos, map[string]string{"count": count})
+	}
+	w.at(at(7, 20, 9, 30))
+	var nudge string
+	for _, l := range w.lines {
+		if strings.Contains(l, "【催报】「换届照片」") {
+			nudge = l
+		}
+	}
+	if !strings.Contains(nudge, "以下社区还没报：大辛、北山。") || !strings.HasSuffix(nudge, "| @cuihong,jiangnianbing") {
+		t.Fatalf("photo nudge: %q", nudge)
+	}
+}

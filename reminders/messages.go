@@ -3,10 +3,10 @@ package reminders
 // The built-in wording of each reminder (Go templates); a street's config may override
 // any of them under reminders.texts. Fields are those of textData.
 const (
-	defaultPhase        = "【换届提醒】「{{.Item}}」{{.When}}。{{if .Missing}}还有 {{.MissingCount}} 个社区未报。{{end}}报送方法：@{{.Bot}} {{.HowTo}}"
-	defaultNudge        = "【催报】「{{.Item}}」{{.When}}，以下社区还没报：{{.Communities}}。请尽快 @{{.Bot}} {{.HowTo}}"
+	defaultPhase        = "【换届提醒】「{{.Item}}」{{.When}}。{{if .Missing}}还有 {{.MissingCount}} 个社区未报。{{end}}报送方法：{{.HowTo}}"
+	defaultNudge        = "【催报】「{{.Item}}」{{.When}}，以下社区还没报：{{.Communities}}。请尽快报送：{{.HowTo}}"
 	defaultLate         = "【逾期汇总】「{{.Item}}」已于{{.Due}}截止，仍有 {{.MissingCount}} 个社区未报：{{.Communities}}。"
-	defaultPublicityEnd = "【公示期满】{{.Communities}}社区的会员代表名单公示已于{{.End}}期满，可以召开会员代表大会选举了。选举后请 @{{.Bot}} {{.HowTo}}"
+	defaultPublicityEnd = "【公示期满】{{.Communities}}社区的会员代表名单公示已于{{.End}}期满，可以召开会员代表大会选举了。选举后请报送：{{.HowTo}}"
 	defaultMilestone    = "【换届提醒】{{.Item}}：{{.When}}。{{.Text}}"
 )
 

@@ -85,7 +85,7 @@ type textData struct {
 	Phase        string   // the plan's phase name
 	Due          string   // 7月8日
 	When         string   // 3 天后（7月8日 星期四）截止 / 今天截止 / 已于7月8日截止，逾期 2 天
-	HowTo        string   // the command, e.g. 培训 已参加 7月6日
+	HowTo        string   // how to file, e.g. @换届助手 培训 已参加 [日期]
 	Missing      []string // communities that have not filed
 	MissingCount int
 	Communities  string // Missing (or the notice's communities) joined with 、
@@ -120,7 +120,7 @@ func when(due, day campaign.Date) string {
 func (s *streetState) missing(item campaign.Item) []string {
 	var out []string
 	for _, c := range s.st.CommunityNames() {
-		if _, ok := s.filings[c][item]; !ok {
+		if f, ok := s.filings[c][item]; !ok || !s.st.Rules.Done(f) {
 			out = append(out, c)
 		}
 	}

@@ -31,7 +31,7 @@ type Scheduler struct {
 	Bindings  storage.Bindings
 	Outbox    storage.Outbox
 	Clock     func() time.Time           // campaign time; default time.Now
-	HowToFile func(campaign.Item) string // the one-line command that files an item
+	HowToFile func(campaign.Item) string // how to file an item, in one line (e.g. "@换届助手 会员 …")
 	Log       *slog.Logger
 	// Lookback is how far back Tick looks for missed occurrences to record (7 days).
 	Lookback time.Duration

@@ -80,7 +80,7 @@ func newWorldWith(t *testing.T, cfg *config.Config, replicas int) *world {
 	for range replicas {
 		store := storage.NewRedis(c, prefix) // each replica its own client-side state
 		w.scheds = append(w.scheds, &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: store.Outbox(),
-			Clock: clock, HowToFile: func(i campaign.Item) string { return "报" + i.Label() }, Log: quiet()})
+			Clock: clock, HowToFile: func(i campaign.Item) string { return "@换届助手 报" + i.Label() }, Log: quiet()})
 		w.dels = append(w.dels, &reminders.Deliverer{Outbox: store.Outbox(), Pusher: bot.NewWebhook(quiet()), Now: clock, Log: quiet(),
 			Keys: func(street, chat string) (string, bool) {
 				if s, g, ok := cfg.StreetOfChat(chat); ok && s.ID == street && g.WebhookKey != "" {
@@ -216,8 +216,11 @@ func (w *world) campaignFilings(day campaign.Date) {
 				continue
 			}
 			fields := map[string]string{}
-			if step.Item == campaign.ItemPublicity { // a 3-day publicity starting the day it is filed
+			switch step.Item {
+			case campaign.ItemPublicity: // a 3-day publicity starting the day it is filed
 				fields["start"], fields["end"] = day.ISO(), day.AddDays(2).ISO()
+			case campaign.ItemPhotos: // 8 photos received
+				fields["count"] = "8"
 			}
 			w.file(c, step.Item, fields)
 		}
