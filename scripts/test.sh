@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project against a real Redis (REDIS_ADDR, default 127.0.0.1:6379).
-# Starts a throw-away redis-server when none answers, installing it if needed (Debian).
+# Starts a throw-away redis-server when none answers; installs what is missing (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +16,19 @@ redis_up() {
   fi
 }
 
+# Debian packages the tests need: a Redis server (when none answers), and Chromium with
+# a CJK font for the dashboard's headless-browser test.
+pkgs=()
+redis_up || command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || pkgs+=(fonts-noto-cjk)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "scripts/test.sh: installing ${pkgs[*]}" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
 if ! redis_up; then
-  if ! command -v redis-server >/dev/null 2>&1; then
-    echo "scripts/test.sh: installing redis-server (no Redis answered at $addr)" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi
-  fi
   echo "scripts/test.sh: starting redis-server on $host:$port (in memory, no persistence)" >&2
   redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \
     --dir /tmp --logfile /tmp/huanjie-test-redis.log

@@ -29,7 +29,10 @@ import (
 	"huanjie/bot/wecomfake"
 	"huanjie/campaign"
 	"huanjie/config"
+	"huanjie/dashboard"
+	"huanjie/downloads"
 	"huanjie/handlers"
+	"huanjie/photos"
 	"huanjie/reminders"
 	"huanjie/standin"
 	"huanjie/storage"
@@ -59,6 +62,9 @@ type settings struct {
 	redisMaster      string
 	redisPrefix      string // REDIS_PREFIX (default "hj:")
 	logJSON          bool   // LOG_FORMAT=json
+	photosDir        string // PHOTOS_DIR: the photo archive folder
+	publicURL        string // PUBLIC_URL: how people reach this bot (download links, dashboard)
+	dashboardToken   string // DASHBOARD_TOKEN: the read-only dashboard's access token
 }
 
 func parseSettings(args []string, env func(string) string) (settings, error) {
@@ -77,6 +83,9 @@ func parseSettings(args []string, env func(string) string) (settings, error) {
 	s.redisURL, s.redisAddrs, s.redisMaster = env("REDIS_URL"), env("REDIS_ADDRS"), env("REDIS_MASTER")
 	s.redisPrefix = or(env("REDIS_PREFIX"), "hj:")
 	s.logJSON = env("LOG_FORMAT") == "json"
+	s.photosDir = or(env("PHOTOS_DIR"), "huanjie-photos")
+	s.publicURL = strings.TrimRight(env("PUBLIC_URL"), "/")
+	s.dashboardToken = env("DASHBOARD_TOKEN")
 	if (s.token == "") != (s.aesKey == "") {
 		return s, errors.New("WECOM_TOKEN and WECOM_AES_KEY go together: set both or neither")
 	}
@@ -163,12 +172,47 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		return err
 	}
 
+	// The callback's crypto: WeCom's credentials, or the ones made up for local mode.
+	var crypto *bot.Crypto
+	if s.token != "" {
+		if crypto, err = bot.NewCrypto(s.token, s.aesKey, ""); err != nil {
+			return fmt.Errorf("WECOM_TOKEN/WECOM_AES_KEY: %w", err)
+		}
+	}
+
+	// Links to generated files, and the dashboard.
+	if s.publicURL == "" && s.local {
+		s.publicURL = base
+	}
+	var links handlers.Links
+	if s.publicURL != "" {
+		store := &downloads.Store{Base: s.publicURL}
+		mux.Handle("/files/", store)
+		links = store
+	}
+	pics := &photos.Service{Store: store, Dir: s.photosDir, Clock: clock, Log: log}
+	if s.dashboardToken == "" && s.local {
+		s.dashboardToken, _ = randomCredentials()
+	}
+	if s.dashboardToken != "" {
+		mux.Handle(dashboard.DefaultPrefix, &dashboard.Server{Config: cfg, Filings: store, Photos: store, ArchiveDir: s.photosDir,
+			Token: s.dashboardToken, Zip: pics.Zip, Clock: clock, Log: log})
+		if s.publicURL != "" {
+			log.Info("dashboard (read-only; share this link with the leaders)", "url", s.publicURL+dashboard.DefaultPrefix+"?token="+s.dashboardToken)
+		}
+	}
+
 	webhook := bot.NewWebhook(log)
 	outbox := store.Outbox()
 	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log}
-	h := handlers.New(handlers.Deps{
+	deps := handlers.Deps{
 		Config: cfg, Filings: store, Bindings: store, Pusher: webhook, Reminders: sched, Clock: clock, Log: log,
-	})
+		Photos: pics, PhotoStore: store, Links: links,
+	}
+	if crypto != nil {
+		deps.MediaKey = crypto.MediaKey()
+	}
+	h := handlers.New(deps)
 	sched.HowToFile = h.HowToFile
 	deliver := &reminders.Deliverer{Outbox: outbox, Pusher: webhook, Now: clock, Log: log,
 		Keys: func(street, chatID string) (string, bool) {
@@ -204,16 +248,12 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 			}})
 	}
 
-	if s.token != "" {
-		crypto, err := bot.NewCrypto(s.token, s.aesKey, "")
-		if err != nil {
-			return fmt.Errorf("WECOM_TOKEN/WECOM_AES_KEY: %w", err)
-		}
+	if crypto != nil {
 		mux.Handle("/wecom/callback", bot.NewCallback(crypto, h, store, log))
 		if s.local {
 			page := standin.New(standin.Options{
 				CallbackURL: base + "/wecom/callback", Crypto: crypto, BotName: cfg.BotName,
-				Personas: personas(cfg), Chats: chats(cfg), Pushes: fake, Log: log,
+				Personas: personas(cfg), Chats: chats(cfg), Pushes: fake, Log: log, MediaBaseURL: base,
 			})
 			defer page.Close()
 			mux.Handle("/", page)

@@ -61,7 +61,7 @@ func TestRemindersThroughTheBot(t *testing.T) {
 		{"cuihong", "催一下", []string{"「催一下」只有领导小组成员或街道计生协办公室可以使用"}},
 		{"quxin", "催一下 公示", []string{"好的，已在群里催报「代表名单公示」，@了 15 个未报社区的同事（共 1 条消息"}},
 		{"quxin", "催一下 总结", []string{"好的，已在群里催报「换届总结」"}},
-		{"quxin", "催一下 照片", []string{"不认识事项「照片」"}},
+		{"quxin", "催一下 体检", []string{"不认识事项「体检」"}},
 		{"luolimei", "暂停提醒", []string{"已暂停城西街道的群提醒"}},
 		{"quxin", "提醒计划", []string{"提醒已暂停，街道办发「恢复提醒」可恢复"}},
 		{"luolimei", "恢复提醒", []string{"已恢复城西街道的群提醒"}},
