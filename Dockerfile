@@ -7,7 +7,7 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/huanjie ./cmd/huanjie
 
 FROM alpine:3.22
-RUN adduser -D -H -u 10001 huanjie && mkdir /data && chown huanjie /data
+RUN adduser -D -H -u 10001 huanjie && mkdir -p /data/photos && chown -R huanjie /data
 COPY --from=build /out/huanjie /usr/local/bin/huanjie
 USER huanjie
 WORKDIR /data
