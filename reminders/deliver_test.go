@@ -17,6 +17,7 @@ import (
 
 	"huanjie/bot"
 	"huanjie/bot/wecomfake"
+	"huanjie/internal/testclock"
 	"huanjie/internal/testredis"
 	"huanjie/reminders"
 	"huanjie/storage"
@@ -30,23 +31,10 @@ const deliverStreet = "chengguan"
 
 var deliverT0 = time.Date(2021, 6, 10, 9, 0, 0, 0, time.UTC)
 
-// deliverClock is the fake time both the Deliverer and wecomfake read.
-type deliverClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *deliverClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *deliverClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // deliverEnv is a Redis prefix, a wecomfake server and the groups' keys.
 type deliverEnv struct {
 	t      testing.TB
-	c      *deliverClock
+	c      *testclock.Clock
 	outbox storage.Outbox
 	store  *storage.Redis
 	fake   *wecomfake.Server
@@ -74,7 +62,7 @@ func (b *deliverLogBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); r
 func newDeliverEnv(t testing.TB, logTo io.Writer) *deliverEnv {
 	t.Helper()
 	c, prefix := testredis.Client(t)
-	clock := &deliverClock{t: deliverT0}
+	clock := testclock.New(deliverT0)
 	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := &deliverEnv{t: t, c: clock, store: storage.NewRedis(c, prefix), keys: map[string]string{}, log: log,
 		fake:   wecomfake.New(wecomfake.WithClock(clock.Now), wecomfake.WithLogger(log)),

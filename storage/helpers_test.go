@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"huanjie/campaign"
+	"huanjie/internal/testclock"
 )
 
 // backend opens a fresh, isolated store for one test.
@@ -104,21 +104,8 @@ func openEmbedded(t *testing.T) *Redis {
 	return NewRedis(e.Client(), randomPrefix())
 }
 
-// fakeClock is a settable clock for binding-request expiry.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func useFakeClock(r *Redis) *fakeClock {
-	c := &fakeClock{t: time.Date(2025, 6, 3, 9, 0, 0, 0, time.UTC)}
+func useFakeClock(r *Redis) *testclock.Clock {
+	c := testclock.New(time.Date(2025, 6, 3, 9, 0, 0, 0, time.UTC))
 	r.now = c.Now
 	return c
 }

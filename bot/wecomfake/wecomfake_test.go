@@ -18,23 +18,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"huanjie/internal/testclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newFake() (*Server, *clock) {
-	c := &clock{t: time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)}
-	return New(WithClock(c.now), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), c
+func newFake() (*Server, *testclock.Clock) {
+	c := testclock.New(time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC))
+	return New(WithClock(c.Now), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), c
 }
 
 // send posts body to the fake and returns the HTTP status and WeCom errcode.
@@ -109,7 +99,7 @@ func TestRateLimit(t *testing.T) {
 		if _, code := send(t, s, "POST", SendPath+"?key=a", msg); code != CodeOK {
 			t.Fatalf("message %d: errcode %d", i+1, code)
 		}
-		c.add(2 * time.Second) // 20 messages over 40 s
+		c.Advance(2 * time.Second) // 20 messages over 40 s
 	}
 	for _, tc := range []struct {
 		name    string
@@ -123,7 +113,7 @@ func TestRateLimit(t *testing.T) {
 		{"first message left the window", time.Second, "a", CodeOK},
 		{"second one has not", 0, "a", CodeFreqLimit},
 	} {
-		c.add(tc.advance)
+		c.Advance(tc.advance)
 		if _, code := send(t, s, "POST", SendPath+"?key="+tc.key, msg); code != tc.code {
 			t.Fatalf("%s: errcode %d, want %d", tc.name, code, tc.code)
 		}
@@ -291,7 +281,7 @@ func TestUpload(t *testing.T) {
 		t.Errorf("JSON upload: errcode %d", code)
 	}
 	ups := s.Uploads("k")
-	if len(ups) != 2 || ups[0].Name != "名单.xlsx" || ups[0].Size != 6 || len(ups[1].Data) != MaxFileBytes || ups[0].Uploaded != c.now() {
+	if len(ups) != 2 || ups[0].Name != "名单.xlsx" || ups[0].Size != 6 || len(ups[1].Data) != MaxFileBytes || ups[0].Uploaded != c.Now() {
 		t.Fatalf("uploads %d", len(ups))
 	}
 	if len(s.Messages("k")) != 0 {
@@ -325,7 +315,7 @@ func TestFileMessages(t *testing.T) {
 		{"just under 3 days", MediaLifetime - time.Second, "a", file(id), CodeOK},
 		{"after 3 days", time.Second, "a", file(id), CodeInvalidMediaID},
 	} {
-		c.add(tc.advance)
+		c.Advance(tc.advance)
 		if _, code := send(t, s, "POST", SendPath+"?key="+tc.key, tc.body); code != tc.code {
 			t.Fatalf("%s: errcode %d, want %d", tc.name, code, tc.code)
 		}
