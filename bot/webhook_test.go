@@ -25,30 +25,13 @@ import (
 	"huanjie/campaign"
 	"huanjie/config"
 	"huanjie/exports"
+	"huanjie/internal/testclock"
 )
 
-// fakeClock is a settable clock for wecomfake.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // webhookFixture serves a wecomfake under /wecom-api and points silenceper at it.
-func webhookFixture(t *testing.T) (*Webhook, *wecomfake.Server, *fakeClock) {
+func webhookFixture(t *testing.T) (*Webhook, *wecomfake.Server, *testclock.Clock) {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 7, 1, 9, 0, 0, 0, time.Local)}
+	clock := testclock.New(time.Date(2026, 7, 1, 9, 0, 0, 0, time.Local))
 	fake := wecomfake.New(wecomfake.WithClock(clock.Now), wecomfake.WithLogger(testLogger(t)))
 	mux := http.NewServeMux()
 	mux.Handle("/wecom-api/", http.StripPrefix("/wecom-api", fake))
