@@ -168,7 +168,7 @@ func (fx *fixture) seed(t *testing.T) {
 		if f.review == "" {
 			continue
 		}
-		rv := campaign.Filing{Street: "chengxi", Community: f.community, Item: reviewOf[f.item],
+		rv := campaign.Filing{Street: "chengxi", Community: f.community, Item: f.item.Review(),
 			Fields:  map[string]string{"of": fl.At.UTC().Format(time.RFC3339Nano), "status": f.review, "reason": f.reason},
 			Summary: "reviewed", By: "luolimei", At: fl.At.Add(time.Hour)}
 		if err := fx.filings.Save(ctx, rv, false); err != nil {

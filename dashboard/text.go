@@ -106,15 +106,8 @@ const (
 
 var weekdays = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
 
-// Review states, as the chat names them (handlers/query.go reviewWords).
-const (
-	reviewNone     = ""
-	reviewPending  = "pending"
-	reviewApproved = "approved"
-	reviewReturned = "returned"
-)
-
+// reviewWords say each review state in a table cell.
 var reviewWords = map[campaign.Item]map[string]string{
-	campaign.ItemCandidates: {reviewPending: "待初审", reviewApproved: "初审已通过", reviewReturned: "初审被退回"},
-	campaign.ItemElection:   {reviewPending: "待批复", reviewApproved: "已批复备案", reviewReturned: "批复被退回"},
+	campaign.ItemCandidates: {campaign.ReviewPending: "待初审", campaign.ReviewApproved: "初审已通过", campaign.ReviewReturned: "初审被退回"},
+	campaign.ItemElection:   {campaign.ReviewPending: "待批复", campaign.ReviewApproved: "已批复备案", campaign.ReviewReturned: "批复被退回"},
 }

@@ -131,40 +131,16 @@ func stepStatus(st campaign.Step, f campaign.Filing, filed bool, today campaign.
 	}
 }
 
-// reviewOf maps a reviewed item to its review record.
-var reviewOf = map[campaign.Item]campaign.Item{
-	campaign.ItemCandidates: campaign.ReviewCandidates,
-	campaign.ItemElection:   campaign.ReviewElection,
-}
-
-// reviewStatus tells whether the current filing of item was approved, returned or
-// awaits review: a review counts only for the exact version it saw (Fields["of"]).
-func reviewStatus(cur map[campaign.Item]campaign.Filing, item campaign.Item) (string, *campaign.Filing) {
-	f, ok := cur[item]
-	if !ok {
-		return reviewNone, nil
-	}
-	rv, ok := cur[reviewOf[item]]
-	if !ok || rv.Fields["of"] != f.At.UTC().Format(time.RFC3339Nano) {
-		return reviewPending, nil
-	}
-	switch rv.Fields["status"] {
-	case reviewApproved, reviewReturned:
-		return rv.Fields["status"], &rv
-	}
-	return reviewPending, nil
-}
-
 // reviewCell shows the review state of item, with the reason of a return.
 func reviewCell(cur map[campaign.Item]campaign.Filing, item campaign.Item) cellView {
-	status, rv := reviewStatus(cur, item)
+	status, rv := campaign.ReviewStatus(cur, item)
 	c := cellView{Icon: iconNone, Class: "idle"}
 	switch status {
-	case reviewPending:
+	case campaign.ReviewPending:
 		c.Icon, c.Class = iconOpen, "open"
-	case reviewApproved:
+	case campaign.ReviewApproved:
 		c.Icon, c.Class = iconFiled, "ok"
-	case reviewReturned:
+	case campaign.ReviewReturned:
 		c.Icon, c.Class = iconFlagged, "warn"
 	}
 	c.Text = reviewWords[item][status]
@@ -314,7 +290,7 @@ func (s *Server) community(w http.ResponseWriter, r *http.Request, street, commu
 			c.Summary = f.Summary
 			c.Meta = fmt.Sprintf(fmtFiledMeta, campaign.DateOf(f.At), personName(st, f.By))
 			c.Flags = f.Flags
-			if _, reviewed := reviewOf[step.Item]; reviewed {
+			if step.Item.Review() != "" {
 				rc := reviewCell(cur, step.Item)
 				c.Review, c.ReviewClass = rc.Icon+" "+rc.Full, rc.Class
 			}

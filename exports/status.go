@@ -9,7 +9,6 @@ package exports
 
 import (
 	"fmt"
-	"time"
 
 	"huanjie/campaign"
 	"huanjie/config"
@@ -73,26 +72,19 @@ var reviewed = []struct {
 	{campaign.ItemElection, campaign.ReviewElection, "待批复", "已批复备案", "批复被退回"},
 }
 
-// reviewText says the review state of item for one community: "" when the item is not
-// filed, the pending word when the current filing has no review (a review of an earlier
-// version does not count: its Fields["of"] must be the filing's At in UTC RFC 3339), else
-// the decision with its date and, for a return, the reason. returned reports a return.
+// reviewText says the review state of item for one community (campaign.ReviewStatus): ""
+// when the item is not filed, the pending word when its current version has no review,
+// else the decision with its date and, for a return, the reason. returned reports a return.
 func reviewText(cur map[campaign.Item]campaign.Filing, i int) (text string, returned bool) {
 	r := reviewed[i]
-	f, ok := cur[r.item]
-	if !ok {
+	status, rv := campaign.ReviewStatus(cur, r.item)
+	switch status {
+	case campaign.ReviewNone:
 		return "", false
-	}
-	rv, ok := cur[r.review]
-	if !ok || rv.Fields["of"] != f.At.UTC().Format(time.RFC3339Nano) {
-		return r.pending, false
-	}
-	day := campaign.DateOf(rv.At)
-	switch rv.Fields["status"] {
-	case "approved":
-		return fmt.Sprintf("%s（%s）", r.approved, day), false
-	case "returned":
-		text = fmt.Sprintf("%s（%s）", r.returnedWord, day)
+	case campaign.ReviewApproved:
+		return fmt.Sprintf("%s（%s）", r.approved, campaign.DateOf(rv.At)), false
+	case campaign.ReviewReturned:
+		text = fmt.Sprintf("%s（%s）", r.returnedWord, campaign.DateOf(rv.At))
 		if reason := rv.Fields["reason"]; reason != "" {
 			text += "：" + reason
 		}

@@ -382,7 +382,7 @@ func (b *Bot) fileElection(r *request, cur map[campaign.Item]campaign.Filing) (s
 	} else if end, err := campaign.ParseISODate(p.Fields["end"]); err == nil && !day.After(end) {
 		f.flags = append(f.flags, fmt.Sprintf("代表名单公示到%s才结束，选举不能早于%s", end, end.AddDays(1)))
 	}
-	if status, _ := reviewStatus(cur, campaign.ItemCandidates); status != reviewApproved {
+	if status, _ := campaign.ReviewStatus(cur, campaign.ItemCandidates); status != campaign.ReviewApproved {
 		f.flags = append(f.flags, "候选人名单还没有通过街道初审")
 	}
 	return b.save(r, cur, f)

@@ -10,8 +10,8 @@ import (
 
 // reviewWords says a review state in a few characters, per reviewed item.
 var reviewWords = map[campaign.Item]map[string]string{
-	campaign.ItemCandidates: {reviewPending: "待初审", reviewApproved: "初审已通过", reviewReturned: "初审被退回"},
-	campaign.ItemElection:   {reviewPending: "待批复", reviewApproved: "已批复备案", reviewReturned: "批复被退回"},
+	campaign.ItemCandidates: {campaign.ReviewPending: "待初审", campaign.ReviewApproved: "初审已通过", campaign.ReviewReturned: "初审被退回"},
+	campaign.ItemElection:   {campaign.ReviewPending: "待批复", campaign.ReviewApproved: "已批复备案", campaign.ReviewReturned: "批复被退回"},
 }
 
 // progressOf summarises one community for 进度.
@@ -44,7 +44,7 @@ func (b *Bot) summarise(s *config.Street, cur map[campaign.Item]campaign.Filing,
 		}
 	}
 	for _, item := range []campaign.Item{campaign.ItemCandidates, campaign.ItemElection} {
-		if status, _ := reviewStatus(cur, item); status != reviewNone {
+		if status, _ := campaign.ReviewStatus(cur, item); status != campaign.ReviewNone {
 			p.reviews = append(p.reviews, reviewWords[item][status])
 		}
 	}
@@ -210,7 +210,7 @@ func (b *Bot) card(r *request, community string) (string, error) {
 			fmt.Fprintf(&sb, "\n⏳ %s：未报，%s", st.Item.Label(), dueText(st, r.today))
 		}
 		if words, reviewed := reviewWords[st.Item]; reviewed && ok {
-			status, rv := reviewStatus(cur, st.Item)
+			status, rv := campaign.ReviewStatus(cur, st.Item)
 			line := words[status]
 			if rv != nil && rv.Fields["reason"] != "" {
 				line += "，原因：" + rv.Fields["reason"]

@@ -3,41 +3,10 @@ package handlers
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"huanjie/bot"
 	"huanjie/campaign"
 )
-
-// Review states of a filing that the street office must review.
-const (
-	reviewNone     = ""         // nothing filed yet
-	reviewPending  = "pending"  // filed, not reviewed since
-	reviewApproved = "approved" // 初审通过 / 批复
-	reviewReturned = "returned" // 退回, with a reason
-)
-
-// reviewOf maps a reviewed item to its review record.
-var reviewOf = map[campaign.Item]campaign.Item{
-	campaign.ItemCandidates: campaign.ReviewCandidates,
-	campaign.ItemElection:   campaign.ReviewElection,
-}
-
-// stamp identifies one filing, so a review applies to exactly the version it saw.
-func stamp(f campaign.Filing) string { return f.At.UTC().Format(time.RFC3339Nano) }
-
-// reviewStatus tells whether the current filing of item was approved, returned or awaits review.
-func reviewStatus(cur map[campaign.Item]campaign.Filing, item campaign.Item) (string, *campaign.Filing) {
-	f, ok := cur[item]
-	if !ok {
-		return reviewNone, nil
-	}
-	rv, ok := cur[reviewOf[item]]
-	if !ok || rv.Fields["of"] != stamp(f) {
-		return reviewPending, nil
-	}
-	return rv.Fields["status"], &rv
-}
 
 // reviewTarget parses "<社区> [事项] [原因…]" for the office's commands.
 func (b *Bot) reviewTarget(r *request, example string) (string, []string, error) {
@@ -52,11 +21,11 @@ func (b *Bot) reviewTarget(r *request, example string) (string, []string, error)
 }
 
 func (b *Bot) approveCandidates(r *request) (string, error) {
-	return b.review(r, campaign.ItemCandidates, reviewApproved, "")
+	return b.review(r, campaign.ItemCandidates, campaign.ReviewApproved, "")
 }
 
 func (b *Bot) approveElection(r *request) (string, error) {
-	return b.review(r, campaign.ItemElection, reviewApproved, "")
+	return b.review(r, campaign.ItemElection, campaign.ReviewApproved, "")
 }
 
 // returnFiling returns the election result if one awaits 批复, else the candidates.
@@ -72,12 +41,12 @@ func (b *Bot) returnFiling(r *request) (string, error) {
 	}
 	item := campaign.Item("")
 	if len(rest) > 0 {
-		if it, ok := b.itemOfWord(rest[0]); ok && reviewOf[it] != "" {
+		if it, ok := b.itemOfWord(rest[0]); ok && it.Review() != "" {
 			item, rest = it, rest[1:]
 		}
 	}
 	if item == "" {
-		if st, _ := reviewStatus(cur, campaign.ItemElection); st != reviewNone && st != reviewApproved {
+		if st, _ := campaign.ReviewStatus(cur, campaign.ItemElection); st != campaign.ReviewNone && st != campaign.ReviewApproved {
 			item = campaign.ItemElection
 		} else {
 			item = campaign.ItemCandidates
@@ -87,7 +56,7 @@ func (b *Bot) returnFiling(r *request) (string, error) {
 	if reason == "" {
 		return "", badf("请写明退回原因，社区才知道怎么改")
 	}
-	return b.reviewLoaded(r, c, cur, item, reviewReturned, reason)
+	return b.reviewLoaded(r, c, cur, item, campaign.ReviewReturned, reason)
 }
 
 func (b *Bot) review(r *request, item campaign.Item, status, reason string) (string, error) {
@@ -107,13 +76,13 @@ func (b *Bot) reviewLoaded(r *request, c string, cur map[campaign.Item]campaign.
 	if !ok {
 		return fmt.Sprintf("%s社区还没有报%s，无法审核。", c, item.Label()), nil
 	}
-	if st, rv := reviewStatus(cur, item); st == status && status == reviewApproved {
+	if st, rv := campaign.ReviewStatus(cur, item); st == status && status == campaign.ReviewApproved {
 		return fmt.Sprintf("%s社区的%s已于%s审核通过，无需重复操作。", c, item.Label(), campaign.DateOf(rv.At)), nil
 	}
-	verb := map[string]string{reviewApproved: map[campaign.Item]string{campaign.ItemCandidates: "通过初审", campaign.ItemElection: "批复备案"}[item], reviewReturned: "退回"}[status]
+	verb := map[string]string{campaign.ReviewApproved: map[campaign.Item]string{campaign.ItemCandidates: "通过初审", campaign.ItemElection: "批复备案"}[item], campaign.ReviewReturned: "退回"}[status]
 	rec := campaign.Filing{
-		Street: r.street.ID, Community: c, Item: reviewOf[item],
-		Fields:  map[string]string{"of": stamp(f), "status": status, "reason": reason},
+		Street: r.street.ID, Community: c, Item: item.Review(),
+		Fields:  map[string]string{"of": campaign.Stamp(f), "status": status, "reason": reason},
 		Summary: fmt.Sprintf("%s已%s", item.Label(), verb), By: r.who.UserID, At: r.now, Raw: r.msg.PlainText(),
 	}
 	if reason != "" {
@@ -126,7 +95,7 @@ func (b *Bot) reviewLoaded(r *request, c string, cur map[campaign.Item]campaign.
 
 	var note string
 	switch {
-	case status == reviewReturned:
+	case status == campaign.ReviewReturned:
 		note = fmt.Sprintf("【街道退回】%s社区的%s被退回，原因：%s。请修改后重新报送。", c, item.Label(), reason)
 	case item == campaign.ItemCandidates:
 		note = fmt.Sprintf("【街道初审】%s社区的候选人名单已通过初审，请进行公示并筹备会员代表大会。", c)
@@ -134,7 +103,7 @@ func (b *Bot) reviewLoaded(r *request, c string, cur map[campaign.Item]campaign.
 		note = fmt.Sprintf("【街道批复】%s社区的选举结果已批复备案。请新班子落实职责分工，参加新当选人员培训。", c)
 	}
 	reply := fmt.Sprintf("已%s：**%s社区 · %s**（%s）", verb, c, item.Label(), f.Summary)
-	if len(f.Flags) > 0 && status == reviewApproved {
+	if len(f.Flags) > 0 && status == campaign.ReviewApproved {
 		reply += "\n> <font color=\"warning\">注意：这份报送有问题未改正：" + strings.Join(f.Flags, "；") + "</font>"
 	}
 	reply += "\n" + b.notify(r, c, note)
