@@ -261,6 +261,18 @@ func (g Group) Covers(community string) bool {
 	return false
 }
 
+// Missing lists, in config order, the communities that still owe item: nothing filed, or
+// a filing that does not fulfil it yet (campaign.Rules.Done: too few photos).
+func (s *Street) Missing(item campaign.Item, filings map[string]map[campaign.Item]campaign.Filing) []string {
+	var out []string
+	for _, c := range s.Communities {
+		if f, ok := filings[c.Name][item]; !ok || !s.Rules.Done(f) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // FilingSteps are the steps a table shows one per column: all but the photos, which
 // tables show as a count against the rule in a column of their own.
 func (s *Street) FilingSteps() []campaign.Step {

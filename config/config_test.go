@@ -88,3 +88,19 @@ streets:
 		})
 	}
 }
+
+func TestMissing(t *testing.T) {
+	c, err := Default(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := c.Street("chengxi")
+	filings := map[string]map[campaign.Item]campaign.Filing{
+		"大辛":  {campaign.ItemPhotos: {Item: campaign.ItemPhotos, Fields: map[string]string{"count": "6"}}},
+		"李家窑": {campaign.ItemPhotos: {Item: campaign.ItemPhotos, Fields: map[string]string{"count": "3"}}},
+	}
+	got := s.Missing(campaign.ItemPhotos, filings)
+	if len(got) != 14 || got[0] != "李家窑" || got[1] != "太平" {
+		t.Fatalf("missing photos: %q (大辛 has enough, 李家窑 too few)", got)
+	}
+}

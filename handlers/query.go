@@ -112,7 +112,7 @@ func (b *Bot) missing(r *request) (string, error) {
 			}
 			continue
 		}
-		names := missingNames(s, st.Item, all)
+		names := s.Missing(st.Item, all)
 		if len(names) == 0 {
 			continue
 		}
@@ -129,7 +129,7 @@ func (b *Bot) missing(r *request) (string, error) {
 }
 
 func (b *Bot) missingOne(r *request, st campaign.Step, all map[string]map[campaign.Item]campaign.Filing) string {
-	names := missingNames(r.street, st.Item, all)
+	names := r.street.Missing(st.Item, all)
 	var flagged []string
 	for _, c := range r.street.CommunityNames() {
 		if f, ok := all[c][st.Item]; ok && f.Flagged() {
@@ -146,16 +146,6 @@ func (b *Bot) missingOne(r *request, st campaign.Step, all map[string]map[campai
 		fmt.Fprintf(&sb, "\n已报但有问题：%s", strings.Join(flagged, "、"))
 	}
 	return sb.String()
-}
-
-func missingNames(s *config.Street, item campaign.Item, all map[string]map[campaign.Item]campaign.Filing) []string {
-	var out []string
-	for _, c := range s.CommunityNames() {
-		if f, ok := all[c][item]; !ok || !s.Rules.Done(f) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // dueText says when a step is due relative to today.

@@ -116,17 +116,6 @@ func when(due, day campaign.Date) string {
 	}
 }
 
-// missing lists, in config order, the communities without a filing of item.
-func (s *streetState) missing(item campaign.Item) []string {
-	var out []string
-	for _, c := range s.st.CommunityNames() {
-		if f, ok := s.filings[c][item]; !ok || !s.st.Rules.Done(f) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // perGroup builds one message per group of the street: text(communities in that group)
 // with mentions of those communities' secretaries. Groups with none of the communities
 // get nothing (unless all is set: a message for everyone, no mentions).
@@ -190,7 +179,7 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 			id := fmt.Sprintf("phase:%s:%s", item, day.ISO())
 			out = append(out, occurrence{id: id, title: fmt.Sprintf(titlePhase, item.Label(), step.Due), at: at, until: endOfDay(day),
 				build: func() ([]storage.OutMsg, string) {
-					m := s.missing(item)
+					m := s.st.Missing(item, s.filings)
 					if len(m) == 0 {
 						return nil, reasonAllFiled
 					}
@@ -214,7 +203,7 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 			id := fmt.Sprintf("nudge:%s:%s", item, day.ISO())
 			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleNudge, item.Label()), at: at, until: endOfDay(day),
 				build: func() ([]storage.OutMsg, string) {
-					m := s.missing(item)
+					m := s.st.Missing(item, s.filings)
 					if len(m) == 0 {
 						return nil, reasonAllFiled
 					}
@@ -232,7 +221,7 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 			id := fmt.Sprintf("late:%s:%s", item, step.Due.ISO())
 			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleLate, item.Label()), at: at, until: endOfDay(day),
 				build: func() ([]storage.OutMsg, string) {
-					m := s.missing(item)
+					m := s.st.Missing(item, s.filings)
 					if len(m) == 0 {
 						return nil, reasonNobodyLate
 					}

@@ -258,7 +258,7 @@ func (s *Scheduler) NudgeNow(ctx context.Context, street string, item campaign.I
 	var out Nudged
 	var msgs []storage.OutMsg
 	for _, step := range steps {
-		m := state.missing(step.Item)
+		m := st.Missing(step.Item, state.filings)
 		if len(m) == 0 {
 			continue
 		}
