@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,16 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
-
-// Deduper remembers message ids so that a callback WeCom delivers again is handled once.
-// Claim reports true when id was not claimed within ttl (the caller should handle the
-// message) and false for a duplicate. A Redis SET NX EX implementation lives elsewhere.
-type Deduper interface {
-	Claim(ctx context.Context, id string, ttl time.Duration) (bool, error)
-}
 
 // Limits and defaults of the URL callback.
 const (
@@ -25,35 +23,89 @@ const (
 	CallbackPath = "/wecom/callback"
 	// MaxCallbackBody is the largest POST body accepted (larger: 413).
 	MaxCallbackBody = 1 << 20
-	// DedupTTL is how long a msgid is remembered.
-	DedupTTL = 24 * time.Hour
-	// DefaultHandlerTimeout bounds a handler on the URL callback; WeCom waits 5 s.
+	// DefaultHandlerTimeout is how long, from a callback's arrival, the answer may take
+	// before WeCom gets an unfinished stream instead; WeCom waits 5 s.
 	DefaultHandlerTimeout = 4 * time.Second
+	// DefaultReplayWindow is how far a callback's timestamp may be from now.
+	DefaultReplayWindow = 5 * time.Minute
+	// DefaultRefreshGrace is how long a late answer waits for WeCom's stream refresh to
+	// take it before it is POSTed to the message's response_url instead.
+	DefaultRefreshGrace = 15 * time.Second
+	// responseURLWindow is how long a response_url takes one answer (doc 101138).
+	responseURLWindow = time.Hour
 )
 
 // Callback is the http.Handler for the AI bot's URL callback (GET: URL verification,
 // POST: messages and events, answered with an encrypted passive reply).
+//
+// A message is answered within Timeout with a finished stream when the handler is that
+// fast. Otherwise WeCom gets an unfinished stream and the handler runs on, detached from
+// the request, up to LateTimeout; WeCom then refreshes the stream (doc 100719) and the
+// refresh that finds the answer finishes it, on whichever replica it lands, since the
+// answer is in the ledger. An answer that no refresh took within RefreshGrace is POSTed
+// once to the message's response_url (doc 101138), and a later refresh finishes the
+// stream with a note instead of the answer, so the answer reaches the user exactly once.
 type Callback struct {
 	crypto  *Crypto
 	handler Handler
-	dedup   Deduper
+	ledger  MsgLedger
 	log     *slog.Logger
 
-	// Timeout bounds each handler call (default DefaultHandlerTimeout). A handler still
-	// running at the deadline is abandoned: WeCom gets an empty answer and its late
-	// reply is logged and dropped. Set it before serving.
+	// Timeout is how long after a callback arrives its answer may take before WeCom gets
+	// an unfinished stream (default DefaultHandlerTimeout). Set it before serving.
 	Timeout time.Duration
+	// LateTimeout bounds a handler that missed Timeout (default DefaultLateTimeout).
+	LateTimeout time.Duration
+	// RefreshGrace is how long a late answer waits for a stream refresh before it goes
+	// to response_url (default DefaultRefreshGrace).
+	RefreshGrace time.Duration
+	// ReplayWindow is how far from now a POSTed callback's timestamp may be (default
+	// DefaultReplayWindow); an older or later one is refused, so a captured callback
+	// cannot be played again once its msgid is forgotten. Set it before serving.
+	ReplayWindow time.Duration
+	// Now is the clock the replay window is judged by (default time.Now).
+	Now func() time.Time
+	// HTTP posts to response_url (default: a client with a 10 s timeout).
+	HTTP *http.Client
+	// MaxInFlight bounds the handler work running at once (default DefaultMaxInFlight). A
+	// message that finds no place before half its reply deadline is answered at once
+	// with 「系统繁忙，请稍后再发」 and not handled. Set it before serving.
+	MaxInFlight int
+	// Busy, when set, hears of every message refused that way (for metrics).
+	Busy func(ctx context.Context)
+
+	admit admission
+	late  lateSet
+	wg    sync.WaitGroup // late work and its delivery
 }
 
 var _ http.Handler = (*Callback)(nil)
 
-// NewCallback returns the URL-callback handler. d may be nil (no deduplication), log may
-// be nil (slog.Default()).
-func NewCallback(c *Crypto, h Handler, d Deduper, log *slog.Logger) *Callback {
+// NewCallback returns the URL-callback handler. l may be nil (no deduplication: every
+// delivery is handled, and late answers are known to this process only), log may be nil
+// (slog.Default()).
+func NewCallback(c *Crypto, h Handler, l MsgLedger, log *slog.Logger) *Callback {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Callback{crypto: c, handler: h, dedup: d, log: log, Timeout: DefaultHandlerTimeout}
+	return &Callback{crypto: c, handler: h, ledger: l, log: log, Timeout: DefaultHandlerTimeout,
+		LateTimeout: DefaultLateTimeout, RefreshGrace: DefaultRefreshGrace, ReplayWindow: DefaultReplayWindow,
+		Now: time.Now, HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// Shutdown waits until the late work of this process is done and delivered, or ctx ends.
+func (cb *Callback) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		cb.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ServeHTTP answers GET (URL verification) and POST (callbacks); a panic anywhere becomes
@@ -105,8 +157,12 @@ func (cb *Callback) verifyURL(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(plain)
 }
 
+// envelope is the part of a callback's query the reply must echo.
+type envelope struct{ timestamp, nonce string }
+
 // receive handles one POSTed callback.
 func (cb *Callback) receive(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	q := r.URL.Query()
 	sig, ts, nonce := q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce")
 	if sig == "" || ts == "" || nonce == "" {
@@ -135,6 +191,11 @@ func (cb *Callback) receive(w http.ResponseWriter, r *http.Request) {
 		cb.reject(w, r, http.StatusUnauthorized, "bad signature")
 		return
 	}
+	// The signature covers the timestamp: a callback signed long ago is a replay.
+	if err := cb.fresh(ts); err != nil {
+		cb.reject(w, r, http.StatusForbidden, "timestamp outside the replay window", "err", err)
+		return
+	}
 	plain, _, err := cb.crypto.Decrypt(env.Encrypt)
 	if err != nil {
 		cb.reject(w, r, http.StatusBadRequest, "undecryptable payload", "err", err)
@@ -146,35 +207,427 @@ func (cb *Callback) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := cb.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "chattype", m.ChatType)
+	e := envelope{ts, nonce}
+	switch m.MsgType {
+	case "stream":
+		cb.refresh(w, r.Context(), log, e, m)
+	case "event":
+		cb.event(w, r.Context(), log, e, m, arrived)
+	default:
+		cb.message(w, r.Context(), log, e, m, arrived)
+	}
+}
 
-	if m.MsgID != "" && cb.dedup != nil {
-		fresh, err := cb.dedup.Claim(r.Context(), m.MsgID, DedupTTL)
-		switch {
-		case err != nil:
-			log.Warn("wecom callback: dedup unavailable, handling anyway", "err", err)
-		case !fresh:
-			log.Info("wecom callback: duplicate msgid, not handled again")
-			w.WriteHeader(http.StatusOK)
+// fresh checks a callback's timestamp (unix seconds) against the replay window.
+func (cb *Callback) fresh(ts string) error {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("timestamp %q is not a number", ts)
+	}
+	window := cb.ReplayWindow
+	if window <= 0 {
+		window = DefaultReplayWindow
+	}
+	now := time.Now
+	if cb.Now != nil {
+		now = cb.Now
+	}
+	age := now().Sub(time.Unix(sec, 0))
+	if age > window || age < -window {
+		return fmt.Errorf("timestamp %s is %v from now, more than %v", ts, age.Round(time.Second), window)
+	}
+	return nil
+}
+
+func (cb *Callback) timeout() time.Duration {
+	if cb.Timeout > 0 {
+		return cb.Timeout
+	}
+	return DefaultHandlerTimeout
+}
+
+func (cb *Callback) lateTimeout() time.Duration {
+	if cb.LateTimeout > 0 {
+		return cb.LateTimeout
+	}
+	return DefaultLateTimeout
+}
+
+// begin claims m in the ledger. ok is false when another attempt has it or it is done:
+// rec says which. Without a ledger, or when it fails, the message is handled (at least
+// once beats never).
+func (cb *Callback) begin(ctx context.Context, log *slog.Logger, m Message, owner string) (rec MsgRecord, ok bool) {
+	if cb.ledger == nil || m.MsgID == "" {
+		return MsgRecord{}, true
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	rec, mine, err := cb.ledger.Begin(lctx, m.MsgID, owner, cb.lateTimeout()+time.Minute, DedupTTL)
+	if err != nil {
+		log.Warn("wecom callback: message ledger unavailable, handling anyway", "err", err)
+		return MsgRecord{}, true
+	}
+	return rec, mine
+}
+
+// message answers a user's message: at once if the handler is quick, else with an
+// unfinished stream that later refreshes (or response_url) complete.
+func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time) {
+	if q, ok := cb.handler.(Questioner); ok && m.MsgID != "" && q.Question(m) {
+		if fl, ok := cb.ledger.(FirstAnswerLedger); ok {
+			cb.questionFirst(w, ctx, log, e, m, arrived, fl)
 			return
 		}
 	}
+	owner := newID()
+	key := m.MsgID // names the message's stream and its late answer
+	if key == "" {
+		key = "no-msgid-" + owner
+	}
+	stream := streamIDOf(key)
+	rec, mine := cb.begin(ctx, log, m, owner)
+	if !mine {
+		if rec.Done {
+			log.Info("wecom callback: message already answered; answering the same again")
+			if (Reply{Markdown: rec.Answer}).Empty() {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			cb.writeStream(w, log, e, stream, true, rec.Answer)
+			return
+		}
+		log.Info("wecom callback: message is being processed by another attempt; WeCom will refresh its stream")
+		cb.writeStream(w, log, e, stream, false, msgWorking)
+		return
+	}
 
-	reply, ok := cb.call(r.Context(), log, m)
+	cb.admit.init(cb.MaxInFlight)
+	if !cb.admit.enter(arrived.Add(cb.timeout() / 2)) {
+		cb.refuseBusy(w, ctx, log, e, m, owner, stream)
+		return
+	}
+	wk, timer := cb.start(ctx, log, m, arrived)
+	defer timer.Stop()
+	select {
+	case <-wk.done:
+		cb.settle(ctx, log, m, owner, wk)
+		if wk.failed {
+			// A retry of a failed attempt must be processed: it was released.
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		if wk.reply.Empty() {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		cb.writeStream(w, log, e, stream, true, wk.reply.Markdown)
+	case <-timer.C:
+		cb.goLate(w, ctx, log, e, m, key, owner, wk)
+	}
+}
+
+// goLate answers with an unfinished stream the work that missed the reply deadline and
+// leaves it to finish on its own: WeCom's refreshes or response_url take its answer.
+func (cb *Callback) goLate(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, key, owner string, wk *work) {
+	log.Info("wecom callback: handler still working at the reply deadline; answering with an unfinished stream",
+		"timeout", cb.timeout())
+	cb.late.put(key, wk)
+	cb.wg.Add(1)
+	go cb.deliverLate(ctx, log, m, key, owner, wk)
+	cb.writeStream(w, log, e, streamIDOf(key), false, msgWorking)
+}
+
+// questionFirst answers a question (see Questioner) before claiming it: handled, then
+// recorded with FinishFirst, whose answer — this one, or that of an attempt that
+// finished first — is the reply, so every delivery of the message gets the same answer
+// for one ledger call. A question that misses the reply deadline is claimed then, as
+// any message is, so that refreshes on other replicas know it is being answered.
+func (cb *Callback) questionFirst(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time, fl FirstAnswerLedger) {
+	cb.admit.init(cb.MaxInFlight)
+	if !cb.admit.enter(arrived.Add(cb.timeout() / 2)) {
+		log.Warn("wecom callback: too busy to start the message in time; answered busy", "in_flight", cb.admit.size)
+		if cb.Busy != nil {
+			cb.Busy(ctx)
+		}
+		cb.writeStream(w, log, e, streamIDOf(m.MsgID), true, msgBusy)
+		return
+	}
+	wk, timer := cb.start(ctx, log, m, arrived)
+	defer timer.Stop()
+	select {
+	case <-wk.done:
+		if wk.failed {
+			// Nothing was claimed: WeCom's retry is processed again.
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		answer := wk.reply.Markdown
+		lctx, cancel := ledgerCtx(ctx)
+		stands, recorded, err := fl.FinishFirst(lctx, m.MsgID, answer, DedupTTL)
+		cancel()
+		switch {
+		case err != nil:
+			log.Warn("wecom callback: message ledger not updated; answering anyway", "err", err)
+		case !recorded:
+			log.Info("wecom callback: message already answered; answering the same again")
+			answer = stands
+		}
+		if (Reply{Markdown: answer}).Empty() {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		cb.writeStream(w, log, e, streamIDOf(m.MsgID), true, answer)
+	case <-timer.C:
+		owner := newID()
+		rec, mine := cb.begin(ctx, log, m, owner)
+		switch {
+		case mine:
+			cb.goLate(w, ctx, log, e, m, m.MsgID, owner, wk)
+		case rec.Done:
+			cb.writeStream(w, log, e, streamIDOf(m.MsgID), true, rec.Answer)
+		default:
+			cb.writeStream(w, log, e, streamIDOf(m.MsgID), false, msgWorking)
+		}
+	}
+}
+
+// start runs the handler on m, detached from the request, in the place admission gave
+// it, and returns the timer of the reply deadline, counted from the callback's arrival.
+func (cb *Callback) start(ctx context.Context, log *slog.Logger, m Message, arrived time.Time) (*work, *time.Timer) {
+	return runDetached(ctx, cb.admit.admitted(cb.handler), m, cb.lateTimeout(), log), time.NewTimer(time.Until(arrived.Add(cb.timeout())))
+}
+
+// refuseBusy answers a message the process has no room to start in time: 「系统繁忙」 at
+// once, finished, and the message's claim given back, so that nothing half-done is left
+// and the same message sent again is handled.
+func (cb *Callback) refuseBusy(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, owner, stream string) {
+	log.Warn("wecom callback: too busy to start the message in time; answered busy", "in_flight", cb.admit.size)
+	if cb.Busy != nil {
+		cb.Busy(ctx)
+	}
+	if cb.ledger != nil && m.MsgID != "" {
+		lctx, cancel := ledgerCtx(ctx)
+		if err := cb.ledger.Release(lctx, m.MsgID, owner); err != nil {
+			log.Warn("wecom callback: message ledger not released", "err", err)
+		}
+		cancel()
+	}
+	cb.writeStream(w, log, e, stream, true, msgBusy)
+}
+
+// settle records the end of the work in the ledger: released when the handler failed
+// (WeCom's retry is then processed), else done with its answer. It does not wait for a
+// slow Redis: the reply must not miss WeCom's deadline for bookkeeping.
+func (cb *Callback) settle(ctx context.Context, log *slog.Logger, m Message, owner string, wk *work) {
+	if cb.ledger == nil || m.MsgID == "" {
+		return
+	}
+	cb.wg.Add(1)
+	go func() {
+		defer cb.wg.Done()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		var err error
+		if wk.failed {
+			err = cb.ledger.Release(lctx, m.MsgID, owner)
+		} else {
+			err = cb.ledger.Finish(lctx, m.MsgID, wk.reply.Markdown, DedupTTL)
+		}
+		if err != nil {
+			log.Warn("wecom callback: message ledger not updated", "failed", wk.failed, "err", err)
+		}
+	}()
+}
+
+// deliverLate waits for late work, records its answer and, when no stream refresh took
+// it within RefreshGrace, POSTs it to the message's response_url.
+func (cb *Callback) deliverLate(ctx context.Context, log *slog.Logger, m Message, key, owner string, wk *work) {
+	defer cb.wg.Done()
+	// Keep the answer for refreshes on this process until WeCom stops refreshing.
+	defer time.AfterFunc(time.Until(wk.start.Add(streamWindow)), func() { cb.late.drop(key) })
+	select {
+	case <-wk.done:
+	case <-time.After(cb.lateTimeout() + 30*time.Second):
+		log.Error("wecom callback: handler ignored its deadline and never returned; the stream ends with a note")
+		return
+	}
+	log.Info("wecom callback: late handler finished", "elapsed", time.Since(wk.start), "failed", wk.failed)
+	cb.settle(ctx, log, m, owner, wk)
+
+	grace := cb.RefreshGrace
+	if grace <= 0 {
+		grace = DefaultRefreshGrace
+	}
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline); {
+		if cb.late.deliveredHere(key) || cb.deliveredElsewhere(ctx, m.MsgID) {
+			return
+		}
+		time.Sleep(min(250*time.Millisecond, time.Until(deadline)))
+	}
+	if cb.late.deliveredHere(key) || cb.deliveredElsewhere(ctx, m.MsgID) {
+		return
+	}
+	if m.ResponseURL == "" || time.Since(wk.start) >= responseURLWindow {
+		log.Error("wecom callback: no stream refresh took the late answer and there is no usable response_url; answer lost",
+			"has_response_url", m.ResponseURL != "")
+		return
+	}
+	if first := cb.markDelivered(ctx, log, m.MsgID, viaURL); first != viaURL && first != "" {
+		cb.late.markDelivered(key)
+		return // a refresh took it after all
+	}
+	if err := cb.postResponseURL(ctx, m.ResponseURL, orDone(wk.answer())); err != nil {
+		log.Error("wecom callback: late answer not delivered through response_url", "err", err)
+		return
+	}
+	log.Info("wecom callback: late answer sent through response_url")
+}
+
+// deliveredElsewhere tells whether a refresh on another replica took the answer.
+func (cb *Callback) deliveredElsewhere(ctx context.Context, id string) bool {
+	if cb.ledger == nil || id == "" {
+		return false
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	rec, ok, err := cb.ledger.Lookup(lctx, id)
+	return err == nil && ok && rec.Delivered != ""
+}
+
+// markDelivered records the late path that takes the answer out and returns the one
+// recorded first; when the ledger cannot say, it returns via (deliver rather than lose).
+func (cb *Callback) markDelivered(ctx context.Context, log *slog.Logger, id, via string) string {
+	if cb.ledger == nil || id == "" || !isMsgID(id) {
+		return via
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	first, err := cb.ledger.MarkDelivered(lctx, id, via)
+	if err != nil {
+		log.Warn("wecom callback: cannot record which path delivered the late answer", "via", via, "err", err)
+		return via
+	}
+	return first
+}
+
+// refresh answers WeCom's stream refresh: the finished answer when it is known, else the
+// unfinished stream again.
+func (cb *Callback) refresh(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message) {
+	if m.Stream == nil || m.Stream.ID == "" {
+		log.Warn("wecom callback: stream refresh without a stream id")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	stream := m.Stream.ID
+	msgid, ok := msgOfStream(stream)
 	if !ok {
+		log.Warn("wecom callback: refresh of a stream this bot did not start", "stream", stream)
+		cb.writeStream(w, log, e, stream, true, msgInterrupted)
+		return
+	}
+	log = log.With("of_msgid", msgid)
+	var answer string
+	if le, ok := cb.late.get(msgid); ok {
+		select {
+		case <-le.w.done:
+			answer = orDone(le.w.answer())
+		default:
+			cb.writeStream(w, log, e, stream, false, msgWorking)
+			return
+		}
+	} else {
+		rec, found, err := cb.lookup(ctx, msgid)
+		switch {
+		case err != nil:
+			log.Warn("wecom callback: message ledger unavailable during a refresh", "err", err)
+			cb.writeStream(w, log, e, stream, false, msgWorking)
+			return
+		case !found || (!rec.Done && time.Now().After(rec.Until)):
+			log.Warn("wecom callback: the work behind a stream was lost", "found", found)
+			cb.writeStream(w, log, e, stream, true, msgInterrupted)
+			return
+		case !rec.Done:
+			cb.writeStream(w, log, e, stream, false, msgWorking)
+			return
+		}
+		answer = orDone(rec.Answer)
+	}
+	if first := cb.markDelivered(ctx, log, msgid, viaStream); first == viaURL {
+		answer = msgSentSeparately
+	}
+	cb.late.markDelivered(msgid)
+	log.Info("wecom callback: late answer delivered by a stream refresh")
+	cb.writeStream(w, log, e, stream, true, answer)
+}
+
+func (cb *Callback) lookup(ctx context.Context, id string) (MsgRecord, bool, error) {
+	if cb.ledger == nil {
+		return MsgRecord{}, false, nil
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	return cb.ledger.Lookup(lctx, id)
+}
+
+// event answers an event within the reply deadline; WeCom takes no late answer to one.
+func (cb *Callback) event(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time) {
+	owner := newID()
+	if rec, mine := cb.begin(ctx, log, m, owner); !mine {
+		log.Info("wecom callback: event already handled", "done", rec.Done)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	cb.admit.init(cb.MaxInFlight)
+	if !cb.admit.enter(arrived.Add(cb.timeout() / 2)) {
+		log.Warn("wecom callback: too busy to answer an event in time; no answer")
+		if cb.Busy != nil {
+			cb.Busy(ctx)
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	wk, timer := cb.start(ctx, log, m, arrived)
+	defer timer.Stop()
+	select {
+	case <-wk.done:
+	case <-timer.C:
+		log.Warn("wecom callback: event handler missed the reply deadline; WeCom takes no late answer to an event")
+		cb.wg.Add(1)
+		go func() {
+			defer cb.wg.Done()
+			<-wk.done
+			cb.settle(ctx, log, m, owner, wk)
+		}()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	cb.settle(ctx, log, m, owner, wk)
+	if wk.failed {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	body, kind := buildReply(m, reply)
+	body, kind := buildReply(m, wk.reply)
 	if kind == replyNone {
-		if !reply.Empty() {
+		if !wk.reply.Empty() {
 			log.Warn("wecom callback: WeCom takes no reply to this event; dropped")
 		}
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	plainReply, err := marshalJSON(body)
+	cb.write(w, log, e, body)
+}
+
+// writeStream answers with a stream frame of id.
+func (cb *Callback) writeStream(w http.ResponseWriter, log *slog.Logger, e envelope, id string, finish bool, markdown string) {
+	content := truncateContent(ChatMarkdown(markdown), MaxStreamContent)
+	cb.write(w, log, e, replyBody{MsgType: "stream", Stream: &streamBody{ID: id, Finish: finish, Content: content}})
+}
+
+// write seals body as the passive reply to the callback of envelope e.
+func (cb *Callback) write(w http.ResponseWriter, log *slog.Logger, e envelope, body replyBody) {
+	plain, err := marshalJSON(body)
 	if err == nil {
-		plainReply, err = cb.crypto.sealReply(plainReply)
+		plain, err = cb.crypto.sealReply(plain, e.timestamp, e.nonce)
 	}
 	if err != nil {
 		log.Error("wecom callback: cannot seal reply", "err", err)
@@ -182,46 +635,83 @@ func (cb *Callback) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(plainReply)
+	_, _ = w.Write(plain)
 }
 
-// call runs the handler with a deadline. ok is false when the handler panicked. A handler
-// that outlives the deadline yields an empty Reply.
-func (cb *Callback) call(ctx context.Context, log *slog.Logger, m Message) (reply Reply, ok bool) {
-	timeout := cb.Timeout
-	if timeout <= 0 {
-		timeout = DefaultHandlerTimeout
+// ResponseError is a non-zero errcode from a response_url.
+type ResponseError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("wecom response_url: errcode %d (%s): %s", e.Code, CodeName(e.Code), e.Msg)
+}
+
+// postResponseURL POSTs markdown once to a message's response_url (doc 101138: one call
+// within an hour, unencrypted JSON). Network failures before WeCom answered are tried
+// again, twice; an answer with an errcode is not.
+func (cb *Callback) postResponseURL(ctx context.Context, rawURL, markdown string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("wecom response_url: not an http(s) URL")
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	type result struct {
-		reply Reply
-		panic any
-		stack []byte
+	body, err := marshalJSON(map[string]any{"msgtype": "markdown",
+		"markdown": map[string]string{"content": truncateContent(ChatMarkdown(markdown), MaxStreamContent)}})
+	if err != nil {
+		return err
 	}
-	done := make(chan result, 1)
-	start := time.Now()
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				done <- result{panic: v, stack: debug.Stack()}
-			}
-		}()
-		done <- result{reply: cb.handler.Handle(ctx, m)}
-	}()
-	select {
-	case res := <-done:
-		if res.panic != nil {
-			log.Error("wecom callback: handler panicked", "panic", fmt.Sprint(res.panic), "stack", string(res.stack))
-			return Reply{}, false
+	client := cb.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	var last error
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * time.Second)
 		}
-		return res.reply, true
-	case <-ctx.Done():
-		log.Warn("wecom callback: handler missed its deadline; answering without a reply", "timeout", timeout, "err", ctx.Err())
-		go func() {
-			res := <-done
-			log.Warn("wecom callback: late handler result dropped", "elapsed", time.Since(start), "had_reply", res.panic == nil && !res.reply.Empty())
-		}()
-		return Reply{}, true
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		if err != nil {
+			cancel()
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			cancel()
+			last = fmt.Errorf("wecom response_url: %w", errors.Unwrap(err))
+			continue
+		}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode >= 500 {
+			last = fmt.Errorf("wecom response_url: HTTP %d", resp.StatusCode)
+			continue
+		}
+		var res struct {
+			ErrCode int    `json:"errcode"`
+			ErrMsg  string `json:"errmsg"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &res) != nil {
+			return fmt.Errorf("wecom response_url: HTTP %d, answer %.100q", resp.StatusCode, raw)
+		}
+		if res.ErrCode != 0 {
+			return &ResponseError{Code: res.ErrCode, Msg: res.ErrMsg}
+		}
+		return nil
 	}
+	return last
+}
+
+// isMsgID tells a real msgid from the key of a message that came without one.
+func isMsgID(key string) bool { return !strings.HasPrefix(key, "no-msgid-") }
+
+// orDone is s, or msgDone for an empty answer: a stream once shown must end with text.
+func orDone(s string) string {
+	if (Reply{Markdown: s}).Empty() {
+		return msgDone
+	}
+	return s
 }

@@ -1,13 +1,13 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -17,7 +17,7 @@ import (
 // DefaultLongConnURL is WeCom's WebSocket endpoint for AI-bot long connections.
 const DefaultLongConnURL = "wss://openws.work.weixin.qq.com"
 
-// Commands of the long-connection protocol (doc 101463).
+// Commands of the long-connection protocol (doc 101463, WeCom's aibot-node-sdk).
 const (
 	cmdSubscribe     = "aibot_subscribe"
 	cmdPing          = "ping"
@@ -25,22 +25,26 @@ const (
 	cmdEventCallback = "aibot_event_callback"
 	cmdRespondMsg    = "aibot_respond_msg"
 	cmdRespondWelcom = "aibot_respond_welcome_msg"
+	cmdSendMsg       = "aibot_send_msg"
 )
-
-// ErrCodeAuthFailed is the subscribe errcode for a wrong bot id or secret.
-const ErrCodeAuthFailed = 853000
 
 // Defaults of LongConnOptions.
 const (
 	DefaultPingEvery           = 30 * time.Second
 	DefaultLongConnMaxInFlight = 8
-	DefaultLongConnTimeout     = 10 * time.Second
+	DefaultLongConnTimeout     = 3 * time.Second
 	DefaultBackoffMin          = time.Second
 	DefaultBackoffMax          = 60 * time.Second
+	// DefaultMaxAuthFailures is how many refused subscriptions in a row end Run, as in
+	// WeCom's own SDK (maxAuthFailureAttempts 5): WeCom documents no single "wrong
+	// secret" code, so any refusal counts, except the rate limit.
+	DefaultMaxAuthFailures = 5
+	// ackTimeout is how long a frame waits for WeCom's acknowledgement (WeCom's SDK: 5 s).
+	ackTimeout = 5 * time.Second
 )
 
-// AuthError is returned by LongConn.Run when WeCom refuses the subscription for good
-// (wrong bot id or secret): retrying cannot help.
+// AuthError is returned by LongConn.Run when WeCom refuses the subscription for good: an
+// invalid bot id, or DefaultMaxAuthFailures refusals in a row. Retrying cannot help.
 type AuthError struct {
 	Code int
 	Msg  string
@@ -48,11 +52,41 @@ type AuthError struct {
 
 // Error implements error.
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("wecom long connection: subscribe refused: errcode %d: %s", e.Code, e.Msg)
+	return fmt.Sprintf("wecom long connection: subscribe refused: errcode %d (%s): %s", e.Code, CodeName(e.Code), e.Msg)
 }
 
-// errKicked ends a session after a disconnected_event (a newer connection took over).
-var errKicked = errors.New("wecom long connection: replaced by a newer connection")
+// ErrKicked is returned by LongConn.Run after WeCom's disconnected_event: another
+// connection subscribed with the same bot id and WeCom dropped this one. Run does not
+// connect again (WeCom's own SDK does not either): the two would kick each other, and
+// each subscription that is refused or kicked costs messages.
+var ErrKicked = errors.New("wecom long connection: another instance subscribed with this bot id and WeCom dropped this connection")
+
+// ErrNotConnected is returned by sends while no connection is subscribed.
+var ErrNotConnected = errors.New("wecom long connection: not connected")
+
+// APIError is a non-zero errcode in WeCom's acknowledgement of a frame.
+type APIError struct {
+	Cmd  string
+	Code int
+	Msg  string
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	return fmt.Sprintf("wecom long connection: %s refused: errcode %d (%s): %s", e.Cmd, e.Code, CodeName(e.Code), e.Msg)
+}
+
+// Permanent reports whether sending the same message again cannot succeed.
+func (e *APIError) Permanent() bool {
+	switch e.Code {
+	case ErrCodeInvalidChatID, ErrCodeInvalidParam, ErrCodeInvalidMsgType, ErrCodeEmptyContent:
+		return true
+	}
+	return false
+}
+
+// RateLimited reports whether WeCom refused the frame for its rate limit.
+func (e *APIError) RateLimited() bool { return e.Code == ErrCodeFreqLimit }
 
 // LongConnOptions configures NewLongConn.
 type LongConnOptions struct {
@@ -60,20 +94,32 @@ type LongConnOptions struct {
 	BotID   string
 	Secret  string
 	Handler Handler
-	Dedup   Deduper // nil: no deduplication
+	Ledger  MsgLedger // nil: no deduplication
 	Log     *slog.Logger
 	// PingEvery is the heartbeat period (default 30 s). A connection that receives
 	// nothing for 2×PingEvery+5 s is considered dead and replaced.
 	PingEvery time.Duration
 
-	// MaxInFlight bounds concurrent handler calls (default 8); HandlerTimeout bounds
-	// each (default 10 s).
-	MaxInFlight    int
-	HandlerTimeout time.Duration
+	// MaxInFlight bounds concurrent handler calls (default 8); a message that finds no
+	// place before half of Timeout is answered 「系统繁忙，请稍后再发」 and not handled.
+	MaxInFlight int
+	// Busy, when set, hears of every message refused that way (for metrics).
+	Busy func(ctx context.Context)
+	// Timeout is how long a handler may take before the user sees an unfinished stream
+	// (default 3 s); LateTimeout bounds the handler (default DefaultLateTimeout), and its
+	// answer then finishes the stream.
+	Timeout, LateTimeout time.Duration
 	// BackoffMin and BackoffMax bound the reconnect delay (default 1 s and 60 s); it
-	// doubles per failed attempt, with jitter. After a disconnected_event the next
-	// attempt waits BackoffMax.
+	// doubles per failed attempt, with jitter.
 	BackoffMin, BackoffMax time.Duration
+	// OnSubscribed, if set, is called with true when WeCom acknowledges a subscription
+	// and with false when that session ends (metrics watch it).
+	OnSubscribed func(up bool)
+	// MaxAuthFailures is how many refused subscriptions in a row end Run (default 5).
+	MaxAuthFailures int
+	// OnReply, when set, is called with the chat (chatid, or the userid of a 1:1 chat) of
+	// every answer that went out: WeCom counts replies against a chat's push limits.
+	OnReply func(chatID string)
 }
 
 // LongConn is the AI bot's long-connection (WebSocket) transport.
@@ -82,6 +128,11 @@ type LongConn struct {
 	log      *slog.Logger
 	sem      chan struct{}
 	handlers sync.WaitGroup
+
+	mu      sync.Mutex
+	cur     *conn         // the subscribed connection, nil while there is none
+	changed chan struct{} // closed when cur changes
+	stopped bool          // Run has stopped connecting: sends fail at once
 }
 
 // NewLongConn fills in the defaults of o.
@@ -98,8 +149,11 @@ func NewLongConn(o LongConnOptions) *LongConn {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultLongConnMaxInFlight
 	}
-	if o.HandlerTimeout <= 0 {
-		o.HandlerTimeout = DefaultLongConnTimeout
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultLongConnTimeout
+	}
+	if o.LateTimeout <= 0 {
+		o.LateTimeout = DefaultLateTimeout
 	}
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = DefaultBackoffMin
@@ -107,17 +161,32 @@ func NewLongConn(o LongConnOptions) *LongConn {
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = max(DefaultBackoffMax, o.BackoffMin)
 	}
-	return &LongConn{o: o, log: o.Log, sem: make(chan struct{}, o.MaxInFlight)}
+	if o.MaxAuthFailures <= 0 {
+		o.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	return &LongConn{o: o, log: o.Log, sem: make(chan struct{}, o.MaxInFlight), changed: make(chan struct{})}
+}
+
+// refusedError is a subscription WeCom refused.
+type refusedError struct{ code int }
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("wecom long connection: subscribe refused: errcode %d (%s)", e.code, CodeName(e.code))
 }
 
 // Run connects, subscribes and serves callbacks, reconnecting with exponential backoff and
-// jitter after any disconnect, until ctx is done (it then returns ctx.Err()) or WeCom
-// refuses the credentials (it returns an *AuthError). It waits for running handlers
-// before it returns. Run must not be called twice at once: WeCom keeps one connection
-// per bot and the second would kick the first.
+// jitter after a disconnect, until ctx is done (it then returns ctx.Err()), WeCom refuses
+// the credentials (an *AuthError) or another connection takes the bot id over
+// (ErrKicked). It waits for running handlers, late ones included, before it returns. Run
+// must not be called twice at once: WeCom keeps one connection per bot and the second
+// would kick the first.
 func (lc *LongConn) Run(ctx context.Context) error {
+	lc.mu.Lock()
+	lc.stopped = false
+	lc.mu.Unlock()
 	defer lc.handlers.Wait()
-	attempt := 0
+	defer lc.stop()
+	attempt, refusals := 0, 0
 	for {
 		start := time.Now()
 		subscribed, err := lc.session(ctx)
@@ -125,9 +194,25 @@ func (lc *LongConn) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		var auth *AuthError
-		if errors.As(err, &auth) {
-			lc.log.Error("wecom long connection: credentials refused; not retrying", "errcode", auth.Code, "errmsg", auth.Msg)
+		var refused *refusedError
+		switch {
+		case errors.As(err, &auth):
+			lc.log.Error("wecom long connection: WeCom refuses this bot id or secret; not retrying (check WECOM_BOT_ID and WECOM_BOT_SECRET)",
+				"errcode", auth.Code, "errname", CodeName(auth.Code), "errmsg", auth.Msg)
 			return err
+		case errors.Is(err, ErrKicked):
+			lc.log.Error("wecom long connection: another instance holds this bot id (a second deployment, a test machine?); "+
+				"WeCom dropped this connection and the bot stays disconnected until it is restarted. "+
+				"Stop the other instance, then restart this one.", "bot_id", lc.o.BotID)
+			return err
+		case errors.As(err, &refused) && refused.code != ErrCodeFreqLimit:
+			if refusals++; refusals >= lc.o.MaxAuthFailures {
+				lc.log.Error("wecom long connection: subscription refused too often; not retrying (check WECOM_BOT_ID and WECOM_BOT_SECRET)",
+					"errcode", refused.code, "errname", CodeName(refused.code), "refusals", refusals)
+				return &AuthError{Code: refused.code, Msg: fmt.Sprintf("refused %d times in a row", refusals)}
+			}
+		case subscribed:
+			refusals = 0
 		}
 		// Only a session that stayed up a while resets the backoff: a server that accepts
 		// and drops at once must not make us reconnect in a tight loop.
@@ -135,12 +220,10 @@ func (lc *LongConn) Run(ctx context.Context) error {
 			attempt = 0
 		}
 		delay := lc.backoff(attempt)
-		if errors.Is(err, errKicked) {
-			delay = lc.o.BackoffMax
-			lc.log.Warn("wecom long connection: another connection for this bot replaced ours (is a second instance running?)", "retry_in", delay)
-		} else {
-			lc.log.Warn("wecom long connection: disconnected", "err", err, "retry_in", delay, "attempt", attempt+1)
+		if errors.As(err, &refused) && refused.code == ErrCodeFreqLimit {
+			delay = lc.o.BackoffMax // subscribing too often: WeCom asks us to slow down
 		}
+		lc.log.Warn("wecom long connection: disconnected", "err", err, "retry_in", delay, "attempt", attempt+1)
 		attempt++
 		t := time.NewTimer(delay)
 		select {
@@ -183,11 +266,20 @@ type outFrame struct {
 	Body    any          `json:"body,omitempty"`
 }
 
-// conn is one WebSocket connection; send serialises writes.
+// conn is one WebSocket connection: send serialises writes, and acknowledgements are
+// handed to whoever waits for their req_id.
 type conn struct {
 	ws *websocket.Conn
 	mu sync.Mutex
+
+	amu    sync.Mutex
+	acks   map[string]chan frame
+	closed chan struct{} // closed when the session ends: no acknowledgement will come
 }
+
+// errAckLost means the connection ended before WeCom acknowledged a frame: whether it
+// was taken is unknown.
+var errAckLost = errors.New("wecom long connection: the connection ended before WeCom acknowledged the frame")
 
 func (c *conn) send(ctx context.Context, f outFrame) error {
 	data, err := marshalJSON(f)
@@ -204,6 +296,106 @@ func (c *conn) send(ctx context.Context, f outFrame) error {
 	return nil
 }
 
+// request sends f and waits for WeCom's acknowledgement of its req_id.
+func (c *conn) request(ctx context.Context, f outFrame) error {
+	_, err := c.call(ctx, f)
+	return err
+}
+
+// call is request returning the acknowledgement's body.
+func (c *conn) call(ctx context.Context, f outFrame) (json.RawMessage, error) {
+	ch := make(chan frame, 1)
+	id := f.Headers.ReqID
+	c.amu.Lock()
+	if c.acks == nil {
+		c.acks = map[string]chan frame{}
+	}
+	c.acks[id] = ch
+	c.amu.Unlock()
+	defer func() {
+		c.amu.Lock()
+		if c.acks[id] == ch {
+			delete(c.acks, id)
+		}
+		c.amu.Unlock()
+	}()
+	if err := c.send(ctx, f); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(ackTimeout)
+	defer t.Stop()
+	select {
+	case ack := <-ch:
+		if ack.ErrCode != 0 {
+			return nil, &APIError{Cmd: f.Cmd, Code: ack.ErrCode, Msg: ack.ErrMsg}
+		}
+		return ack.Body, nil
+	case <-t.C:
+		return nil, fmt.Errorf("wecom long connection: no acknowledgement of %s within %v", f.Cmd, ackTimeout)
+	case <-c.closed:
+		return nil, errAckLost
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// acked hands an acknowledgement to its waiter; false when nobody waits for it.
+func (c *conn) acked(f frame) bool {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	ch, ok := c.acks[f.Headers.ReqID]
+	if ok {
+		delete(c.acks, f.Headers.ReqID)
+		ch <- f
+	}
+	return ok
+}
+
+// setCurrent makes c the connection sends go through (nil: none).
+func (lc *LongConn) setCurrent(c *conn) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.cur = c
+	close(lc.changed)
+	lc.changed = make(chan struct{})
+}
+
+// stop marks the end of Run: nobody will connect any more.
+func (lc *LongConn) stop() {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.stopped = true
+	close(lc.changed)
+	lc.changed = make(chan struct{})
+}
+
+// current waits up to ctx for a subscribed connection.
+func (lc *LongConn) current(ctx context.Context) (*conn, error) {
+	for {
+		lc.mu.Lock()
+		c, changed, stopped := lc.cur, lc.changed, lc.stopped
+		lc.mu.Unlock()
+		if c != nil {
+			return c, nil
+		}
+		if stopped {
+			return nil, ErrNotConnected
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ErrNotConnected
+		}
+	}
+}
+
+// Connected reports whether a subscribed connection is up.
+func (lc *LongConn) Connected() bool {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.cur != nil
+}
+
 // session runs one connection from dial to disconnect. subscribed reports whether WeCom
 // acknowledged the subscription.
 func (lc *LongConn) session(parent context.Context) (subscribed bool, err error) {
@@ -218,12 +410,19 @@ func (lc *LongConn) session(parent context.Context) (subscribed bool, err error)
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(MaxCallbackBody)
-	c := &conn{ws: ws}
+	c := &conn{ws: ws, closed: make(chan struct{})}
+	defer close(c.closed)
 
 	if err := lc.subscribe(ctx, c); err != nil {
 		return false, err
 	}
 	lc.log.Info("wecom long connection: subscribed")
+	lc.setCurrent(c)
+	defer lc.setCurrent(nil)
+	if lc.o.OnSubscribed != nil {
+		lc.o.OnSubscribed(true)
+		defer lc.o.OnSubscribed(false)
+	}
 
 	idle := 2*lc.o.PingEvery + 5*time.Second
 	go lc.pinger(ctx, cancel, c)
@@ -244,24 +443,39 @@ func (lc *LongConn) session(parent context.Context) (subscribed bool, err error)
 			}
 			if f.Cmd == cmdEventCallback && m.Event != nil && m.Event.EventType == EventDisconnected {
 				_ = ws.Close(websocket.StatusNormalClosure, "replaced")
-				return true, errKicked
-			}
-			select {
-			case lc.sem <- struct{}{}:
-			case <-ctx.Done():
-				return true, ctx.Err()
+				return true, ErrKicked
 			}
 			lc.handlers.Add(1)
-			go lc.serve(ctx, c, f.Headers.ReqID, m)
+			go lc.admit(ctx, f.Cmd, f.Headers.ReqID, m, time.Now())
 		case "":
+			if c.acked(f) {
+				continue
+			}
 			if f.ErrCode != 0 {
-				lc.log.Warn("wecom long connection: request refused", "req_id", f.Headers.ReqID, "errcode", f.ErrCode, "errmsg", f.ErrMsg)
+				lc.log.Warn("wecom long connection: request refused", "req_id", f.Headers.ReqID,
+					"errcode", f.ErrCode, "errname", CodeName(f.ErrCode), "errmsg", f.ErrMsg)
 			}
 		default:
 			lc.log.Debug("wecom long connection: ignored frame", "cmd", f.Cmd)
 		}
 	}
 }
+
+// stripControl drops the control characters WeCom's SDK drops before parsing a frame
+// (\x00-\x08, \x0B-\x0D, \x0E-\x1F; tab and line feed stay).
+func stripControl(b []byte) []byte {
+	if bytes.IndexFunc(b, isStripped) < 0 {
+		return b
+	}
+	return bytes.Map(func(r rune) rune {
+		if isStripped(r) {
+			return -1
+		}
+		return r
+	}, b)
+}
+
+func isStripped(r rune) bool { return r <= 0x1F && r != '\t' && r != '\n' }
 
 // read reads one frame, giving up after idle without traffic.
 func (lc *LongConn) read(ctx context.Context, c *conn, idle time.Duration) (frame, error) {
@@ -276,8 +490,8 @@ func (lc *LongConn) read(ctx context.Context, c *conn, idle time.Duration) (fram
 			continue
 		}
 		var f frame
-		if err := json.Unmarshal(data, &f); err != nil {
-			lc.log.Warn("wecom long connection: frame is not JSON", "bytes", len(data))
+		if err := json.Unmarshal(stripControl(data), &f); err != nil {
+			lc.log.Warn("wecom long connection: frame is not JSON", "bytes", len(data), "err", err)
 			continue
 		}
 		return f, nil
@@ -286,7 +500,7 @@ func (lc *LongConn) read(ctx context.Context, c *conn, idle time.Duration) (fram
 
 // subscribe sends aibot_subscribe and waits for its acknowledgement.
 func (lc *LongConn) subscribe(ctx context.Context, c *conn) error {
-	reqID := newID()
+	reqID := cmdSubscribe + "_" + newID()
 	err := c.send(ctx, outFrame{Cmd: cmdSubscribe, Headers: frameHeaders{ReqID: reqID}, Body: struct {
 		BotID  string `json:"bot_id"`
 		Secret string `json:"secret"`
@@ -303,14 +517,14 @@ func (lc *LongConn) subscribe(ctx context.Context, c *conn) error {
 			lc.log.Debug("wecom long connection: frame before the subscribe ack", "cmd", f.Cmd)
 			continue
 		}
-		switch {
-		case f.ErrCode == 0:
+		switch f.ErrCode {
+		case 0:
 			return nil
-		case f.ErrCode == ErrCodeAuthFailed:
+		case ErrCodeInvalidBotID:
 			return &AuthError{Code: f.ErrCode, Msg: f.ErrMsg}
-		default:
-			return fmt.Errorf("wecom long connection: subscribe refused: errcode %d: %s", f.ErrCode, f.ErrMsg)
 		}
+		lc.log.Warn("wecom long connection: subscribe refused", "errcode", f.ErrCode, "errname", CodeName(f.ErrCode), "errmsg", f.ErrMsg)
+		return &refusedError{code: f.ErrCode}
 	}
 }
 
@@ -323,7 +537,7 @@ func (lc *LongConn) pinger(ctx context.Context, cancel context.CancelCauseFunc, 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := c.send(ctx, outFrame{Cmd: cmdPing, Headers: frameHeaders{ReqID: newID()}}); err != nil {
+			if err := c.send(ctx, outFrame{Cmd: cmdPing, Headers: frameHeaders{ReqID: cmdPing + "_" + newID()}}); err != nil {
 				cancel(err)
 				return
 			}
@@ -331,41 +545,200 @@ func (lc *LongConn) pinger(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 }
 
-// serve handles one callback and answers it on the connection it came from.
-func (lc *LongConn) serve(ctx context.Context, c *conn, reqID string, m Message) {
+// serve handles one callback and answers it: at once when the handler is quick, else
+// with an unfinished stream finished by a later frame of the same stream.
+// admit serves a callback when a place among MaxInFlight comes free before half its
+// reply deadline; otherwise it answers a message at once with 「系统繁忙，请稍后再发」 and
+// starts nothing — work past its deadline is never begun. Reading the connection never
+// waits for a place.
+func (lc *LongConn) admit(ctx context.Context, cmd, reqID string, m Message, arrived time.Time) {
+	t := time.NewTimer(time.Until(arrived.Add(lc.o.Timeout / 2)))
+	defer t.Stop()
+	select {
+	case lc.sem <- struct{}{}:
+		lc.serve(ctx, cmd, reqID, m)
+		return
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	defer lc.handlers.Done()
+	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "req_id", reqID)
+	log.Warn("wecom long connection: too busy to start the message in time; answered busy", "in_flight", lc.o.MaxInFlight)
+	if lc.o.Busy != nil {
+		lc.o.Busy(ctx)
+	}
+	if cmd == cmdMsgCallback {
+		lc.finishReply(context.WithoutCancel(ctx), log, reqID, m, newID(), msgBusy)
+	}
+}
+
+func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 	defer lc.handlers.Done()
 	defer func() { <-lc.sem }()
-	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "chattype", m.ChatType)
-	defer func() {
-		if v := recover(); v != nil {
-			log.Error("wecom long connection: handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-	}()
-	if m.MsgID != "" && lc.o.Dedup != nil {
-		fresh, err := lc.o.Dedup.Claim(ctx, m.MsgID, DedupTTL)
+	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "chattype", m.ChatType, "req_id", reqID)
+	// Replies go on after the connection (or ctx) ends: the answer is owed.
+	ctx = context.WithoutCancel(ctx)
+
+	owner := newID()
+	if m.MsgID != "" && lc.o.Ledger != nil {
+		lctx, cancel := ledgerCtx(ctx)
+		rec, mine, err := lc.o.Ledger.Begin(lctx, m.MsgID, owner, lc.o.LateTimeout+time.Minute, DedupTTL)
+		cancel()
 		switch {
 		case err != nil:
-			log.Warn("wecom long connection: dedup unavailable, handling anyway", "err", err)
-		case !fresh:
-			log.Info("wecom long connection: duplicate msgid, not handled again")
+			log.Warn("wecom long connection: message ledger unavailable, handling anyway", "err", err)
+		case !mine && rec.Done && cmd == cmdMsgCallback && !(Reply{Markdown: rec.Answer}).Empty():
+			log.Info("wecom long connection: message delivered again; answering the recorded answer")
+			lc.finishReply(ctx, log, reqID, m, newID(), rec.Answer)
+			return
+		case !mine:
+			log.Info("wecom long connection: message already handled or being handled", "done", rec.Done)
 			return
 		}
 	}
-	hctx, cancel := context.WithTimeout(ctx, lc.o.HandlerTimeout)
-	reply := lc.o.Handler.Handle(hctx, m)
-	cancel()
-	body, kind := buildReply(m, reply)
-	cmd := cmdRespondMsg
-	switch kind {
-	case replyNone:
-		if !reply.Empty() {
+
+	wk := runDetached(ctx, lc.o.Handler, m, lc.o.LateTimeout, log)
+	t := time.NewTimer(lc.o.Timeout)
+	defer t.Stop()
+	stream := newID()
+	unfinished := false // an unfinished stream is showing
+	select {
+	case <-wk.done:
+	case <-t.C:
+		if cmd == cmdMsgCallback {
+			log.Info("wecom long connection: handler still working; sending an unfinished stream", "timeout", lc.o.Timeout)
+			body := replyBody{MsgType: "stream", Stream: &streamBody{ID: stream, Content: msgWorking}}
+			if err := lc.respond(ctx, cmdRespondMsg, reqID, body); err != nil {
+				log.Warn("wecom long connection: unfinished stream not sent", "err", err)
+			} else {
+				unfinished = true
+			}
+		}
+		select {
+		case <-wk.done:
+		case <-time.After(lc.o.LateTimeout + 30*time.Second):
+			log.Error("wecom long connection: handler ignored its deadline and never returned")
+			return
+		}
+		log.Info("wecom long connection: late handler finished", "elapsed", time.Since(wk.start))
+	}
+	lc.settle(ctx, log, m, owner, wk)
+	if cmd == cmdEventCallback {
+		lc.answerEvent(ctx, log, reqID, m, wk)
+		return
+	}
+	if wk.reply.Empty() && !wk.failed {
+		if unfinished {
+			lc.finishReply(ctx, log, reqID, m, stream, msgDone)
+		}
+		return
+	}
+	lc.finishReply(ctx, log, reqID, m, stream, wk.answer())
+}
+
+// settle records the end of the work: released when the handler failed, else done.
+func (lc *LongConn) settle(ctx context.Context, log *slog.Logger, m Message, owner string, wk *work) {
+	if m.MsgID == "" || lc.o.Ledger == nil {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	if wk.failed {
+		err = lc.o.Ledger.Release(lctx, m.MsgID, owner)
+	} else {
+		err = lc.o.Ledger.Finish(lctx, m.MsgID, wk.reply.Markdown, DedupTTL)
+	}
+	if err != nil {
+		log.Warn("wecom long connection: message ledger not updated", "err", err)
+	}
+}
+
+// answerEvent sends the welcome of an enter_chat event (WeCom takes no other answer to
+// an event: aibot_respond_msg to one gives 846605).
+func (lc *LongConn) answerEvent(ctx context.Context, log *slog.Logger, reqID string, m Message, wk *work) {
+	body, kind := buildReply(m, wk.reply)
+	if kind != replyWelcome {
+		if !wk.reply.Empty() {
 			log.Warn("wecom long connection: WeCom takes no reply to this event; dropped")
 		}
 		return
-	case replyWelcome:
-		cmd = cmdRespondWelcom
 	}
-	if err := c.send(ctx, outFrame{Cmd: cmd, Headers: frameHeaders{ReqID: reqID}, Body: body}); err != nil {
-		log.Warn("wecom long connection: reply not sent", "err", err)
+	if err := lc.respond(ctx, cmdRespondWelcom, reqID, body); err != nil {
+		log.Warn("wecom long connection: welcome not sent", "err", err)
 	}
+}
+
+// finishReply sends the finished stream; when WeCom no longer takes frames of it (846608,
+// 846605) or no connection came back in time, the answer goes to the chat with
+// aibot_send_msg instead, as WeCom's own plugin does.
+func (lc *LongConn) finishReply(ctx context.Context, log *slog.Logger, reqID string, m Message, stream, markdown string) {
+	content := truncateContent(ChatMarkdown(markdown), MaxStreamContent)
+	body := replyBody{MsgType: "stream", Stream: &streamBody{ID: stream, Finish: true, Content: content}}
+	err := lc.respond(ctx, cmdRespondMsg, reqID, body)
+	if err == nil {
+		lc.replied(m)
+		return
+	}
+	var api *APIError
+	if !errors.Is(err, ErrNotConnected) && !(errors.As(err, &api) && (api.Code == ErrCodeStreamExpired || api.Code == ErrCodeInvalidReqID)) {
+		log.Error("wecom long connection: answer not sent", "err", err)
+		return
+	}
+	chat := m.ChatID
+	if chat == "" {
+		chat = m.From.UserID
+	}
+	log.Warn("wecom long connection: the stream cannot be finished any more; sending the answer as a message", "err", err)
+	if err := lc.SendMarkdown(ctx, chat, markdown); err != nil {
+		log.Error("wecom long connection: answer not sent", "err", err)
+		return
+	}
+	lc.replied(m)
+}
+
+func (lc *LongConn) replied(m Message) {
+	if lc.o.OnReply == nil {
+		return
+	}
+	if chat := m.ChatID; chat != "" {
+		lc.o.OnReply(chat)
+	} else if m.From.UserID != "" {
+		lc.o.OnReply(m.From.UserID)
+	}
+}
+
+// respond sends an answer frame on the current connection and waits for its
+// acknowledgement; without a connection it waits for one up to a minute.
+func (lc *LongConn) respond(ctx context.Context, cmd, reqID string, body replyBody) error {
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := lc.current(wctx)
+	if err != nil {
+		return err
+	}
+	return c.request(ctx, outFrame{Cmd: cmd, Headers: frameHeaders{ReqID: reqID}, Body: body})
+}
+
+// SendMarkdown pushes markdown into a chat (a group's chatid, or a userid for the 1:1
+// chat) with aibot_send_msg. It needs a subscribed connection (ErrNotConnected after
+// waiting up to ctx's deadline or 10 s for one), and WeCom takes it only in a chat where
+// someone has spoken to the bot (else 93006). WeCom's refusals come as *APIError.
+func (lc *LongConn) SendMarkdown(ctx context.Context, chatID, markdown string) error {
+	if chatID == "" {
+		return errors.New("wecom long connection: send: empty chatid")
+	}
+	content := ChatMarkdown(markdown)
+	if len(content) > MaxStreamContent {
+		return fmt.Errorf("wecom long connection: send: %d bytes of markdown, WeCom takes at most %d", len(content), MaxStreamContent)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := lc.current(wctx)
+	if err != nil {
+		return err
+	}
+	return c.request(ctx, outFrame{Cmd: cmdSendMsg, Headers: frameHeaders{ReqID: reqID(cmdSendMsg)}, Body: map[string]any{
+		"chatid": chatID, "msgtype": "markdown", "markdown": map[string]string{"content": content},
+	}})
 }

@@ -1,402 +1,542 @@
-package bot
+package bot_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"huanjie/bot"
+	"huanjie/bot/wecomfake"
+	"huanjie/internal/testclock"
 )
 
-// wsFrame is a frame as the fake WeCom server sees it.
-type wsFrame struct {
-	Cmd     string `json:"cmd"`
-	Headers struct {
-		ReqID string `json:"req_id"`
-	} `json:"headers"`
-	Body json.RawMessage `json:"body"`
+// The long-connection tests run the bot's LongConn against the gateway stand-in
+// wecomfake.Gateway, which speaks WeCom's protocol the way WeCom's SDK expects it.
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-// fakeWeCom starts a loopback WebSocket server; play runs once per connection (n counts
-// them from 1). It returns the ws:// URL.
-func fakeWeCom(t *testing.T, play func(ctx context.Context, c *websocket.Conn, n int)) string {
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type gwEnv struct {
+	gw    *wecomfake.Gateway
+	url   string
+	clock *testclock.Clock
+	logs  *logBuf
+}
+
+func newGateway(t *testing.T) *gwEnv {
 	t.Helper()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			t.Errorf("accept: %v", err)
-			return
-		}
-		defer c.CloseNow()
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		defer cancel()
-		play(ctx, c, int(n.Add(1)))
-	}))
+	clock := testclock.New(time.Now())
+	logs := &logBuf{}
+	gw := wecomfake.NewGateway(wecomfake.WithClock(clock.Now), wecomfake.WithLogger(slog.New(slog.DiscardHandler)))
+	gw.AddBot("bot-1", "s3cret")
+	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http")
+	return &gwEnv{gw: gw, url: "ws" + strings.TrimPrefix(srv.URL, "http"), clock: clock, logs: logs}
 }
 
-func readFrame(ctx context.Context, c *websocket.Conn) (wsFrame, error) {
-	_, data, err := c.Read(ctx)
-	if err != nil {
-		return wsFrame{}, err
+func (e *gwEnv) longConn(t *testing.T, secret string, h bot.Handler, l bot.MsgLedger, tweak ...func(*bot.LongConnOptions)) *bot.LongConn {
+	o := bot.LongConnOptions{URL: e.url, BotID: "bot-1", Secret: secret, Handler: h, Ledger: l,
+		Log:       slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		PingEvery: 50 * time.Millisecond, BackoffMin: 10 * time.Millisecond, BackoffMax: 40 * time.Millisecond}
+	for _, f := range tweak {
+		f(&o)
 	}
-	var f wsFrame
-	err = json.Unmarshal(data, &f)
-	return f, err
+	return bot.NewLongConn(o)
 }
 
-func writeFrame(ctx context.Context, c *websocket.Conn, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.Write(ctx, websocket.MessageText, data)
-}
-
-// expectSubscribe reads the subscribe frame, checks it and answers errcode.
-func expectSubscribe(ctx context.Context, t *testing.T, c *websocket.Conn, secret string, errcode int) bool {
-	f, err := readFrame(ctx, c)
-	if err != nil {
-		t.Errorf("reading subscribe: %v", err)
-		return false
-	}
-	var body struct {
-		BotID  string `json:"bot_id"`
-		Secret string `json:"secret"`
-	}
-	_ = json.Unmarshal(f.Body, &body)
-	if f.Cmd != "aibot_subscribe" || f.Headers.ReqID == "" || body.BotID != "bot-1" {
-		t.Errorf("bad subscribe frame %+v %s", f, f.Body)
-		return false
-	}
-	if body.Secret != secret && errcode == 0 {
-		errcode = ErrCodeAuthFailed
-	}
-	msg := "ok"
-	if errcode != 0 {
-		msg = "invalid secret"
-	}
-	if err := writeFrame(ctx, c, map[string]any{"headers": map[string]string{"req_id": f.Headers.ReqID}, "errcode": errcode, "errmsg": msg}); err != nil {
-		t.Errorf("ack: %v", err)
-		return false
-	}
-	return errcode == 0
-}
-
-func callbackFrame(cmd, reqID string, m Message) map[string]any {
-	return map[string]any{"cmd": cmd, "headers": map[string]string{"req_id": reqID}, "body": m}
-}
-
-func newTestLongConn(t *testing.T, url, secret string, h Handler, d Deduper) *LongConn {
-	return NewLongConn(LongConnOptions{URL: url, BotID: "bot-1", Secret: secret, Handler: h, Dedup: d,
-		Log: testLogger(t), PingEvery: 30 * time.Millisecond, BackoffMin: 10 * time.Millisecond, BackoffMax: 40 * time.Millisecond})
-}
-
-// runLongConn runs lc in the background; stop cancels it and returns Run's error.
-func runLongConn(lc *LongConn) (stop func() error) {
+// run runs lc in the background until the test ends; done yields Run's error (once).
+func run(t *testing.T, lc *bot.LongConn) (done <-chan error, stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- lc.Run(ctx) }()
-	return func() error {
+	ch := make(chan error, 1)
+	ended := make(chan struct{})
+	var runErr error
+	go func() {
+		runErr = lc.Run(ctx)
+		close(ended)
+		ch <- runErr
+	}()
+	stop = func() error {
 		cancel()
 		select {
-		case err := <-done:
-			return err
-		case <-time.After(5 * time.Second):
+		case <-ended:
+			return runErr
+		case <-time.After(10 * time.Second):
 			return errors.New("Run did not return after cancel")
 		}
 	}
+	t.Cleanup(func() { _ = stop() })
+	return ch, stop
+}
+
+func (e *gwEnv) waitConnected(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !e.gw.Connected("bot-1"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot did not subscribe")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func groupText(id, content string) bot.Message {
+	return bot.Message{MsgID: id, AIBotID: "bot-1", ChatID: "chat1", ChatType: "group",
+		From: bot.From{UserID: "zhangsan"}, MsgType: "text", Text: &bot.Text{Content: content}}
+}
+
+func waitAnswer(t *testing.T, x *wecomfake.Exchange, within time.Duration) wecomfake.Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	f, err := x.Wait(ctx)
+	if err != nil {
+		t.Fatalf("%v; frames %+v", err, x.Frames())
+	}
+	return f
+}
+
+type countingHandler struct {
+	calls atomic.Int32
+	fn    func(ctx context.Context, m bot.Message) bot.Reply
+}
+
+func (h *countingHandler) Handle(ctx context.Context, m bot.Message) bot.Reply {
+	h.calls.Add(1)
+	if h.fn == nil {
+		return bot.Reply{Markdown: "收到：" + m.PlainText()}
+	}
+	return h.fn(ctx, m)
 }
 
 func TestLongConnAnswersCallbacks(t *testing.T) {
-	type answer struct {
-		f       wsFrame
-		content string
-		msgType string
-		finish  bool
-		id      string
+	e := newGateway(t)
+	var replied []string
+	var mu sync.Mutex
+	h := &countingHandler{fn: func(_ context.Context, m bot.Message) bot.Reply {
+		if m.MsgType == "event" {
+			return bot.Reply{Markdown: "欢迎 <@" + m.From.UserID + ">"}
+		}
+		return bot.Reply{Markdown: "**进度** <font color=\"warning\">" + m.PlainText() + "</font>\n第二行"}
+	}}
+	_, stop := run(t, e.longConn(t, "s3cret", h, nil, func(o *bot.LongConnOptions) {
+		o.OnReply = func(chat string) { mu.Lock(); replied = append(replied, chat); mu.Unlock() }
+	}))
+	e.waitConnected(t)
+
+	x, err := e.gw.Deliver("bot-1", groupText("m1", "@换届助手 进度"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := make(chan answer, 8)
-	pinged := make(chan struct{}, 1)
-	enter := Message{MsgID: "ev1", MsgType: "event", ChatType: "single", From: From{UserID: "lisi"}}
+	if f := waitAnswer(t, x, 5*time.Second); f.Cmd != "aibot_respond_msg" || f.Content != "**进度** **@换届助手 进度**\n\n第二行" || f.StreamID == "" {
+		t.Fatalf("answer %+v", f)
+	}
+	enter := bot.Message{MsgID: "ev1", MsgType: "event", ChatType: "single", From: bot.From{UserID: "lisi"}}
 	enter.Event = &struct {
 		EventType string `json:"eventtype"`
-	}{EventEnterChat}
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		if !expectSubscribe(ctx, t, c, "s3cret", 0) {
-			return
-		}
-		_ = writeFrame(ctx, c, callbackFrame("aibot_msg_callback", "R-msg", textMsg("m1", "@换届助手 进度")))
-		_ = writeFrame(ctx, c, callbackFrame("aibot_event_callback", "R-enter", enter))
-		for {
-			f, err := readFrame(ctx, c)
-			if err != nil {
-				return
-			}
-			switch f.Cmd {
-			case "ping":
-				if f.Headers.ReqID == "" {
-					t.Error("ping without req_id")
-				}
-				_ = writeFrame(ctx, c, map[string]any{"headers": f.Headers, "errcode": 0, "errmsg": "ok"})
-				select {
-				case pinged <- struct{}{}:
-				default:
-				}
-			case "aibot_respond_msg", "aibot_respond_welcome_msg":
-				var b replyBody
-				if err := json.Unmarshal(f.Body, &b); err != nil {
-					t.Errorf("respond body: %v", err)
-				}
-				a := answer{f: f, msgType: b.MsgType}
-				if b.Stream != nil {
-					a.content, a.finish, a.id = b.Stream.Content, b.Stream.Finish, b.Stream.ID
-				}
-				if b.Text != nil {
-					a.content = b.Text.Content
-				}
-				got <- a
-			}
-		}
-	})
-	h := &recorder{reply: func(_ context.Context, m Message) Reply {
-		if m.MsgType == "event" {
-			return Reply{Markdown: "欢迎！"}
-		}
-		return Reply{Markdown: "**进度** " + m.PlainText()}
-	}}
-	stop := runLongConn(newTestLongConn(t, url, "s3cret", h, &memDedup{}))
-	want := map[string]answer{
-		"R-msg":   {msgType: "stream", content: "**进度** @换届助手 进度", finish: true},
-		"R-enter": {msgType: "text", content: "欢迎！"},
+	}{bot.EventEnterChat}
+	x, err = e.gw.Deliver("bot-1", enter)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range want {
-		select {
-		case a := <-got:
-			w, ok := want[a.f.Headers.ReqID]
-			if !ok {
-				t.Fatalf("answer with unknown req_id %q", a.f.Headers.ReqID)
-			}
-			wantCmd := "aibot_respond_msg"
-			if w.msgType == "text" {
-				wantCmd = "aibot_respond_welcome_msg"
-			}
-			if a.f.Cmd != wantCmd || a.msgType != w.msgType || a.content != w.content || a.finish != w.finish {
-				t.Errorf("answer to %s: %s %+v, want %s %+v", a.f.Headers.ReqID, a.f.Cmd, a, wantCmd, w)
-			}
-			if w.msgType == "stream" && a.id == "" {
-				t.Error("stream without id")
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no answer")
-		}
-	}
-	select {
-	case <-pinged:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no ping")
+	if f := waitAnswer(t, x, 5*time.Second); f.Cmd != "aibot_respond_welcome_msg" || f.Content != "欢迎 @lisi" {
+		t.Fatalf("welcome %+v", f)
 	}
 	if err := stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v, want context.Canceled", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(replied, ",") != "chat1" {
+		t.Errorf("replies counted for %q, want chat1 once (the welcome is not a chat message)", replied)
+	}
 }
 
-func TestLongConnAuthFailureStops(t *testing.T) {
-	var conns atomic.Int32
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		conns.Add(1)
-		expectSubscribe(ctx, t, c, "right", 0)
-		_, _, _ = c.Read(ctx) // until the client hangs up
-	})
-	lc := newTestLongConn(t, url, "wrong", &recorder{}, nil)
-	done := make(chan error, 1)
-	go func() { done <- lc.Run(context.Background()) }()
+// TestLongConnLateAnswer: a handler slower than Timeout is first answered with an
+// unfinished stream, then the same stream finishes with the answer; the user sees it
+// once, and the handler ran once on a context that outlived the reply deadline.
+func TestLongConnLateAnswer(t *testing.T) {
+	e := newGateway(t)
+	var hadDeadline atomic.Bool
+	h := &countingHandler{fn: func(ctx context.Context, m bot.Message) bot.Reply {
+		d, ok := ctx.Deadline()
+		hadDeadline.Store(ok && time.Until(d) > time.Minute)
+		time.Sleep(600 * time.Millisecond)
+		if ctx.Err() != nil {
+			return bot.Reply{Markdown: "abandoned"}
+		}
+		return bot.Reply{Markdown: "已登记：大辛社区 会员 320 人"}
+	}}
+	run(t, e.longConn(t, "s3cret", h, &bot.MemLedger{}, func(o *bot.LongConnOptions) { o.Timeout = 100 * time.Millisecond }))
+	e.waitConnected(t)
+	x, err := e.gw.Deliver("bot-1", groupText("slow-1", "@换届助手 会员 320 人口 6200"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := waitAnswer(t, x, 5*time.Second)
+	frames := x.Frames()
+	if len(frames) != 2 || frames[0].Finish || frames[0].Content != "正在处理，请稍候……" ||
+		frames[1].StreamID != frames[0].StreamID || f.Content != "已登记：大辛社区 会员 320 人" {
+		t.Fatalf("frames %+v", frames)
+	}
+	if h.calls.Load() != 1 || !hadDeadline.Load() {
+		t.Fatalf("handler calls %d, generous deadline %v", h.calls.Load(), hadDeadline.Load())
+	}
+}
+
+// TestLongConnExpiredStreamFallsBackToSend: when the stream may no longer be finished
+// (846608: 6 minutes after its first frame), the answer goes to the chat as a push.
+func TestLongConnExpiredStreamFallsBackToSend(t *testing.T) {
+	e := newGateway(t)
+	var delivered atomic.Pointer[wecomfake.Exchange]
+	h := &countingHandler{fn: func(ctx context.Context, m bot.Message) bot.Reply {
+		// Once the unfinished stream is in, 7 minutes pass on the gateway's clock: the
+		// stream window is over when the answer comes.
+		for x := delivered.Load(); x == nil || len(x.Frames()) == 0; x = delivered.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		e.clock.Advance(7 * time.Minute)
+		return bot.Reply{Markdown: "结果：3 个社区待报"}
+	}}
+	run(t, e.longConn(t, "s3cret", h, nil, func(o *bot.LongConnOptions) { o.Timeout = 50 * time.Millisecond }))
+	e.waitConnected(t)
+	x, err := e.gw.Deliver("bot-1", groupText("slow-2", "@换届助手 哪些社区还没报"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered.Store(x)
+	for deadline := time.Now().Add(5 * time.Second); len(e.gw.Pushes()) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no push; frames %+v", x.Frames())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p := e.gw.Pushes()
+	frames := x.Frames()
+	if len(p) != 1 || p[0].ChatID != "chat1" || p[0].Content != "结果：3 个社区待报" ||
+		len(frames) != 2 || frames[1].ErrCode != wecomfake.CodeStreamExpired {
+		t.Fatalf("pushes %+v, frames %+v", p, frames)
+	}
+}
+
+// TestLongConnKickedStaysDown: after WeCom's disconnected_event (another instance
+// subscribed with the same bot id) Run ends with ErrKicked, logs why, and never
+// subscribes again.
+func TestLongConnKickedStaysDown(t *testing.T) {
+	e := newGateway(t)
+	done, _ := run(t, e.longConn(t, "s3cret", &countingHandler{}, nil))
+	e.waitConnected(t)
+	if !e.gw.Kick("bot-1") {
+		t.Fatal("nothing to kick")
+	}
 	select {
 	case err := <-done:
-		var auth *AuthError
-		if !errors.As(err, &auth) || auth.Code != ErrCodeAuthFailed || auth.Msg != "invalid secret" {
-			t.Fatalf("Run returned %v, want *AuthError 853000", err)
+		if !errors.Is(err, bot.ErrKicked) {
+			t.Fatalf("Run returned %v, want ErrKicked", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Run kept retrying after an auth failure")
+		t.Fatal("Run did not stop after disconnected_event")
 	}
-	if n := conns.Load(); n != 1 {
-		t.Fatalf("%d connections, want 1", n)
+	time.Sleep(300 * time.Millisecond) // many BackoffMax periods
+	if n := e.gw.Subscriptions("bot-1"); n != 1 {
+		t.Fatalf("%d subscriptions: the kicked connection fought back", n)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "another instance holds this bot id") {
+		t.Fatalf("no error saying another instance holds the bot id:\n%s", logs)
 	}
 }
 
-func TestLongConnOtherSubscribeErrorRetries(t *testing.T) {
-	retried := make(chan struct{})
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		if n == 1 {
-			expectSubscribe(ctx, t, c, "s", 600001) // a transient refusal
-			_, _, _ = c.Read(ctx)
-			return
+// TestLongConnSubscribeRefusals: an invalid bot id stops at once; a wrong secret (no
+// single documented code) stops after MaxAuthFailures refusals in a row, as WeCom's SDK
+// does; the rate limit is waited out.
+func TestLongConnSubscribeRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name, botID, secret string
+		subscribes          int // connection attempts before Run ends
+		code                int
+	}{
+		{"invalid bot id", "bot-x", "s3cret", 1, bot.ErrCodeInvalidBotID},
+		{"wrong secret", "bot-1", "wrong", 3, bot.ErrCodeInvalidSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGateway(t)
+			lc := e.longConn(t, tc.secret, &countingHandler{}, nil, func(o *bot.LongConnOptions) {
+				o.BotID, o.MaxAuthFailures = tc.botID, 3
+			})
+			done, _ := run(t, lc)
+			select {
+			case err := <-done:
+				var auth *bot.AuthError
+				if !errors.As(err, &auth) || auth.Code != tc.code {
+					t.Fatalf("Run returned %v, want *AuthError %d", err, tc.code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run kept retrying")
+			}
+			if logs := e.logs.String(); strings.Count(logs, "msg=\"wecom long connection: disconnected\"") != tc.subscribes-1 {
+				t.Errorf("want %d reconnects:\n%s", tc.subscribes-1, logs)
+			}
+		})
+	}
+	t.Run("rate limited, then accepted", func(t *testing.T) {
+		e := newGateway(t)
+		e.gw.SubscribesPerMinute = 1
+		lc := e.longConn(t, "s3cret", &countingHandler{}, nil, func(o *bot.LongConnOptions) { o.BackoffMax = 200 * time.Millisecond })
+		run(t, lc)
+		e.waitConnected(t)
+		e.gw.Kick("bot-1") // ends that Run; start a new one that is refused with 45009
+		time.Sleep(50 * time.Millisecond)
+		lc2 := e.longConn(t, "s3cret", &countingHandler{}, nil, func(o *bot.LongConnOptions) { o.BackoffMax = 200 * time.Millisecond })
+		done, _ := run(t, lc2)
+		time.Sleep(100 * time.Millisecond)
+		e.clock.Advance(time.Minute)
+		e.waitConnected(t)
+		select {
+		case err := <-done:
+			t.Fatalf("Run ended on the rate limit: %v", err)
+		default:
 		}
-		if expectSubscribe(ctx, t, c, "s", 0) && n == 2 {
-			close(retried)
+		if !strings.Contains(e.logs.String(), "errcode=45009") {
+			t.Errorf("the rate limit was not logged:\n%s", e.logs.String())
 		}
-		_, _, _ = c.Read(ctx)
 	})
-	stop := runLongConn(newTestLongConn(t, url, "s", &recorder{}, nil))
-	select {
-	case <-retried:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no retry after a non-auth subscribe error")
-	}
-	_ = stop()
 }
 
+// TestLongConnControlCharacters: frames carrying control characters are read after
+// stripping them, as WeCom's SDK does, instead of being dropped as not JSON.
+func TestLongConnControlCharacters(t *testing.T) {
+	e := newGateway(t)
+	got := make(chan string, 1)
+	h := &countingHandler{fn: func(_ context.Context, m bot.Message) bot.Reply {
+		got <- m.PlainText()
+		return bot.Reply{}
+	}}
+	run(t, e.longConn(t, "s3cret", h, nil))
+	e.waitConnected(t)
+	raw := "{\"cmd\":\"aibot_msg_callback\",\x01\"headers\":{\"req_id\":\"R\x0b1\"},\"body\":{\"msgid\":\"cc1\",\"chattype\":\"single\"," +
+		"\"from\":{\"userid\":\"lisi\"},\"msgtype\":\"text\",\t\"text\":{\"content\":\"会员\x0c 320\x1f ok\"}}}\r\n"
+	if err := e.gw.SendRaw("bot-1", []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case text := <-got:
+		if text != "会员 320 ok" {
+			t.Fatalf("text %q", text)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the frame was dropped:\n%s", e.logs.String())
+	}
+}
+
+// TestLongConnDedup: the same msgid delivered again while it is being processed is not
+// handled twice; delivered again after it was answered, it gets the recorded answer.
 func TestLongConnDedup(t *testing.T) {
-	answers := make(chan string, 8)
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		if !expectSubscribe(ctx, t, c, "s", 0) {
+	e := newGateway(t)
+	release := make(chan struct{})
+	h := &countingHandler{fn: func(context.Context, bot.Message) bot.Reply {
+		<-release
+		return bot.Reply{Markdown: "答复一"}
+	}}
+	run(t, e.longConn(t, "s3cret", h, &bot.MemLedger{}, func(o *bot.LongConnOptions) { o.Timeout = time.Second }))
+	e.waitConnected(t)
+	x1, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+	time.Sleep(100 * time.Millisecond)
+	x2, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if f := waitAnswer(t, x1, 5*time.Second); f.Content != "答复一" {
+		t.Fatalf("first answer %+v", f)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if len(x2.Frames()) != 0 {
+		t.Fatalf("the delivery during processing was answered: %+v", x2.Frames())
+	}
+	x3, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+	if f := waitAnswer(t, x3, 5*time.Second); f.Content != "答复一" {
+		t.Fatalf("answer after done %+v", f)
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Fatalf("handler called %d times", n)
+	}
+}
+
+// TestLongConnSendMarkdown pushes through aibot_send_msg: into a chat the bot was
+// spoken to in; refused (permanently) elsewhere; refused with the rate limit after 30 a
+// minute in one chat, replies included; and not at all without a connection.
+func TestLongConnSendMarkdown(t *testing.T) {
+	e := newGateway(t)
+	lc := e.longConn(t, "s3cret", &countingHandler{}, nil)
+	ctx := context.Background()
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	err := lc.SendMarkdown(short, "chat1", "x")
+	cancel()
+	if !errors.Is(err, bot.ErrNotConnected) {
+		t.Fatalf("send before Run: %v", err)
+	}
+	run(t, lc)
+	e.waitConnected(t)
+	var api *bot.APIError
+	if err := lc.SendMarkdown(ctx, "chat1", "提醒"); !errors.As(err, &api) || api.Code != bot.ErrCodeInvalidChatID || !api.Permanent() {
+		t.Fatalf("send into a chat nobody spoke in: %v", err)
+	}
+	x, _ := e.gw.Deliver("bot-1", groupText("s1", "进度")) // someone speaks; the reply counts
+	waitAnswer(t, x, 5*time.Second)
+	for i := range 29 {
+		if err := lc.SendMarkdown(ctx, "chat1", fmt.Sprintf("第 %d 条 <font color=\"info\">提醒</font>", i+1)); err != nil {
+			t.Fatalf("push %d: %v", i+1, err)
+		}
+	}
+	if err := lc.SendMarkdown(ctx, "chat1", "第 30 条"); !errors.As(err, &api) || !api.RateLimited() {
+		t.Fatalf("the 31st message of the minute: %v", err)
+	}
+	p := e.gw.Pushes()
+	if len(p) != 29 || p[0].Content != "第 1 条 **提醒**" {
+		t.Fatalf("%d pushes, first %+v", len(p), p[0])
+	}
+}
+
+// TestLongConnFrameShapes checks the frames themselves, as WeCom's SDK writes them.
+func TestLongConnFrameShapes(t *testing.T) {
+	frames := make(chan map[string]any, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
 			return
 		}
-		_ = writeFrame(ctx, c, callbackFrame("aibot_msg_callback", "R1", textMsg("dup", "a")))
-		_ = writeFrame(ctx, c, callbackFrame("aibot_msg_callback", "R2", textMsg("dup", "a")))
-		_ = writeFrame(ctx, c, callbackFrame("aibot_msg_callback", "R3", textMsg("other", "b")))
+		defer c.CloseNow()
+		ctx := r.Context()
 		for {
-			f, err := readFrame(ctx, c)
+			_, data, err := c.Read(ctx)
 			if err != nil {
 				return
 			}
-			if f.Cmd == "aibot_respond_msg" {
-				answers <- f.Headers.ReqID
-			}
+			var f map[string]any
+			_ = json.Unmarshal(data, &f)
+			frames <- f
+			ack, _ := json.Marshal(map[string]any{"headers": f["headers"], "errcode": 0, "errmsg": "ok"})
+			_ = c.Write(ctx, websocket.MessageText, ack)
 		}
-	})
-	h := &recorder{}
-	stop := runLongConn(newTestLongConn(t, url, "s", h, &memDedup{}))
-	var got []string
-	timeout := time.After(5 * time.Second)
-	for len(got) < 2 {
+	}))
+	defer srv.Close()
+	lc := bot.NewLongConn(bot.LongConnOptions{URL: "ws" + strings.TrimPrefix(srv.URL, "http"), BotID: "bot-1", Secret: "s",
+		Handler: &countingHandler{}, Log: slog.New(slog.DiscardHandler), PingEvery: 20 * time.Millisecond})
+	run(t, lc)
+	seen := map[string]map[string]any{}
+	for deadline := time.After(5 * time.Second); seen["ping"] == nil; {
 		select {
-		case id := <-answers:
-			got = append(got, id)
-		case <-timeout:
-			t.Fatalf("answers %v", got)
+		case f := <-frames:
+			seen[fmt.Sprint(f["cmd"])] = f
+		case <-deadline:
+			t.Fatalf("frames %v", seen)
 		}
 	}
-	time.Sleep(150 * time.Millisecond) // room for a wrong second answer to the duplicate
-	_ = stop()
-	close(answers)
-	for id := range answers {
-		got = append(got, id)
+	sub := seen["aibot_subscribe"]
+	body, _ := sub["body"].(map[string]any)
+	headers, _ := sub["headers"].(map[string]any)
+	if body["bot_id"] != "bot-1" || body["secret"] != "s" || !strings.HasPrefix(fmt.Sprint(headers["req_id"]), "aibot_subscribe_") {
+		t.Fatalf("subscribe frame %v", sub)
 	}
-	dup := 0
-	for _, id := range got {
-		if id == "R1" || id == "R2" {
-			dup++
+	if err := lc.SendMarkdown(context.Background(), "wrkchat", "**提醒**"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.After(5 * time.Second); seen["aibot_send_msg"] == nil; {
+		select {
+		case f := <-frames:
+			seen[fmt.Sprint(f["cmd"])] = f
+		case <-deadline:
+			t.Fatal("no aibot_send_msg frame")
 		}
 	}
-	if dup != 1 || len(got) != 2 || h.calls.Load() != 2 {
-		t.Fatalf("answers %v, handler calls %d: want one answer to msgid dup and one to other", got, h.calls.Load())
+	send, _ := json.Marshal(seen["aibot_send_msg"]["body"])
+	if string(send) != `{"chatid":"wrkchat","markdown":{"content":"**提醒**"},"msgtype":"markdown"}` {
+		t.Fatalf("aibot_send_msg body %s", send)
 	}
 }
 
-func TestLongConnReconnects(t *testing.T) {
-	resubscribed := make(chan int, 1)
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		if !expectSubscribe(ctx, t, c, "s", 0) {
-			return
-		}
-		if n == 1 {
-			_ = c.Close(websocket.StatusGoingAway, "server restart")
-			return
-		}
-		select {
-		case resubscribed <- n:
-		default:
-		}
-		_, _, _ = c.Read(ctx)
-	})
-	stop := runLongConn(newTestLongConn(t, url, "s", &recorder{}, nil))
-	select {
-	case n := <-resubscribed:
-		if n != 2 {
-			t.Fatalf("connection %d", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no reconnect after the server dropped the connection")
-	}
-	_ = stop()
-}
+// TestLongConnSendMedia: through the router, a group without a webhook key gets the bot's
+// chart (an image) and workbook (a file of several upload chunks) over the long
+// connection; WeCom's checks (size, md5, every chunk, the media_id's type) pass.
+func TestLongConnSendMedia(t *testing.T) {
+	e := newGateway(t)
+	lc := e.longConn(t, "s3cret", &countingHandler{}, nil)
+	run(t, lc)
+	e.waitConnected(t)
+	x, _ := e.gw.Deliver("bot-1", groupText("m-media", "图表"))
+	waitAnswer(t, x, 5*time.Second)
 
-func TestLongConnKickedBacksOff(t *testing.T) {
-	kicked := make(chan time.Time, 1)
-	again := make(chan time.Time, 1)
-	url := fakeWeCom(t, func(ctx context.Context, c *websocket.Conn, n int) {
-		if !expectSubscribe(ctx, t, c, "s", 0) {
-			return
-		}
-		if n == 1 {
-			ev := Message{MsgID: "k1", MsgType: "event"}
-			ev.Event = &struct {
-				EventType string `json:"eventtype"`
-			}{EventDisconnected}
-			kicked <- time.Now()
-			_ = writeFrame(ctx, c, callbackFrame("aibot_event_callback", "K", ev))
-			_, _, _ = c.Read(ctx)
-			return
-		}
-		select {
-		case again <- time.Now():
-		default:
-		}
-		_, _, _ = c.Read(ctx)
-	})
-	h := &recorder{}
-	lc := NewLongConn(LongConnOptions{URL: url, BotID: "bot-1", Secret: "s", Handler: h, Log: testLogger(t),
-		PingEvery: time.Second, BackoffMin: 5 * time.Millisecond, BackoffMax: 400 * time.Millisecond})
-	stop := runLongConn(lc)
-	defer stop()
-	var k, a time.Time
-	select {
-	case k = <-kicked:
-	case <-time.After(5 * time.Second):
-		t.Fatal("not connected")
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 3000)...)
+	file := bytes.Repeat([]byte("大辛,320,6200\n"), 70000) // ~1.3 MB: 3 chunks
+	r := &bot.Router{Webhook: bot.NewWebhook(nil), Bot: lc}
+	if err := r.Push(context.Background(), bot.Target{ChatID: "chat1"}, bot.Push{Text: "进度表如下", Image: png, File: file, FileName: "进度.csv"}); err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case a = <-again:
-	case <-time.After(5 * time.Second):
-		t.Fatal("never reconnected after being replaced")
+	p := e.gw.Pushes()
+	if len(p) != 3 || p[0].Content != "进度表如下" || p[1].MsgType != "image" || !bytes.Equal(p[1].Media.Data, png) ||
+		p[2].MsgType != "file" || p[2].Media.Name != "进度.csv" || !bytes.Equal(p[2].Media.Data, file) {
+		t.Fatalf("pushes %+v", p)
 	}
-	if d := a.Sub(k); d < 350*time.Millisecond {
-		t.Fatalf("reconnected %v after disconnected_event; want about BackoffMax (400ms)", d)
-	}
-	if h.calls.Load() != 0 {
-		t.Error("disconnected_event must not reach the handler")
+	if err := lc.SendMedia(context.Background(), "chat1", bot.MediaImage, "", []byte("GIF89a not ours")); !errors.Is(err, bot.ErrImageFormat) {
+		t.Fatalf("a GIF: %v", err)
 	}
 }
 
-func TestLongConnBackoff(t *testing.T) {
-	lc := NewLongConn(LongConnOptions{BackoffMin: time.Second, BackoffMax: time.Minute})
-	if lc.o.URL != DefaultLongConnURL || lc.o.PingEvery != 30*time.Second {
-		t.Fatalf("defaults: %+v", lc.o)
-	}
-	for _, tc := range []struct {
-		attempt  int
-		min, max time.Duration
-	}{
-		{0, 500 * time.Millisecond, time.Second},
-		{1, time.Second, 2 * time.Second},
-		{3, 4 * time.Second, 8 * time.Second},
-		{6, 30 * time.Second, 60 * time.Second},
-		{50, 30 * time.Second, 60 * time.Second},
-	} {
-		for i := 0; i < 50; i++ {
-			if d := lc.backoff(tc.attempt); d < tc.min || d > tc.max {
-				t.Fatalf("attempt %d: %v not in [%v, %v]", tc.attempt, d, tc.min, tc.max)
-			}
+// TestLongConnBusy: with one place for work and it taken, the next message is answered at
+// once with 「系统繁忙」, finished, and its handler never runs; reading the connection does
+// not wait for a place.
+func TestLongConnBusy(t *testing.T) {
+	e := newGateway(t)
+	release := make(chan struct{})
+	h := &countingHandler{fn: func(ctx context.Context, m bot.Message) bot.Reply {
+		if m.MsgID == "slow" {
+			<-release
 		}
+		return bot.Reply{Markdown: "好的：" + m.MsgID}
+	}}
+	var busy atomic.Int32
+	run(t, e.longConn(t, "s3cret", h, &bot.MemLedger{}, func(o *bot.LongConnOptions) {
+		o.MaxInFlight, o.Timeout = 1, 400*time.Millisecond
+		o.Busy = func(context.Context) { busy.Add(1) }
+	}))
+	e.waitConnected(t)
+	if _, err := e.gw.Deliver("bot-1", groupText("slow", "@换届助手 进度")); err != nil {
+		t.Fatal(err)
 	}
+	for h.calls.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	x, err := e.gw.Deliver("bot-1", groupText("next", "@换届助手 进度"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := waitAnswer(t, x, 2*time.Second); !f.Finish || !strings.Contains(f.Content, "系统繁忙") {
+		t.Fatalf("while full: %+v", f)
+	}
+	if busy.Load() != 1 || h.calls.Load() != 1 {
+		t.Fatalf("busy heard %d times, handler called %d times", busy.Load(), h.calls.Load())
+	}
+	close(release)
 }

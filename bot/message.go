@@ -103,13 +103,22 @@ type Handler interface {
 	Handle(ctx context.Context, m Message) Reply
 }
 
+// Questioner is optionally implemented by a Handler: Question reports that handling m
+// changes nothing — a question such as 「进度」 — so that handling it twice is harmless.
+// The URL callback answers such a message first and records the answer after, one
+// ledger call instead of a claim before and a record after (see FirstAnswerLedger).
+type Questioner interface {
+	Question(m Message) bool
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, m Message) Reply
 
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, m Message) Reply { return f(ctx, m) }
 
-// Push is a message nobody asked for, sent into one group through its webhook.
+// Push is a message nobody asked for, sent into one group: through the group's webhook,
+// or by the bot itself over the long connection (see Router).
 type Push struct {
 	// Text is plain text (≤ 2048 bytes); Mentions are userids to @ (or "@all").
 	Text     string
@@ -124,9 +133,9 @@ type Push struct {
 	FileName string
 }
 
-// Pusher delivers a Push to the group whose webhook key is given.
+// Pusher delivers a Push to a group.
 type Pusher interface {
-	Push(ctx context.Context, webhookKey string, p Push) error
+	Push(ctx context.Context, to Target, p Push) error
 }
 
 // Normalize turns what a person typed on a phone into a command line: it drops leading

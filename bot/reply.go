@@ -48,16 +48,17 @@ const (
 
 // buildReply turns the handler's Reply to m into what WeCom accepts for that kind of
 // callback: a finished stream for messages (reusing the stream id on a stream refresh),
-// a text welcome for enter_chat, and nothing for other events.
+// a text welcome for enter_chat, and nothing for other events. The markdown is made fit
+// for a chat reply first (ChatMarkdown).
 func buildReply(m Message, r Reply) (replyBody, replyKind) {
 	if r.Empty() {
 		return replyBody{}, replyNone
 	}
-	content := truncateContent(r.Markdown, MaxStreamContent)
+	content := truncateContent(ChatMarkdown(r.Markdown), MaxStreamContent)
 	switch m.MsgType {
 	case "event":
 		if m.Event != nil && m.Event.EventType == EventEnterChat {
-			return replyBody{MsgType: "text", Text: &Text{Content: content}}, replyWelcome
+			return replyBody{MsgType: "text", Text: &Text{Content: truncateContent(chatText(r.Markdown), MaxStreamContent)}}, replyWelcome
 		}
 		return replyBody{}, replyNone
 	case "stream":

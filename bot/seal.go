@@ -30,6 +30,11 @@ type StreamReply struct {
 // to JSON, unless it is already a []byte or json.RawMessage, which is sent as is. The
 // timestamp is now and the nonce random. Tests and the local stand-in use it.
 func (c *Crypto) SealCallback(msg any) (query url.Values, body []byte, err error) {
+	return c.SealCallbackAt(msg, time.Now())
+}
+
+// SealCallbackAt is SealCallback with the timestamp at.
+func (c *Crypto) SealCallbackAt(msg any, at time.Time) (query url.Values, body []byte, err error) {
 	var plain []byte
 	switch v := msg.(type) {
 	case []byte:
@@ -45,7 +50,7 @@ func (c *Crypto) SealCallback(msg any) (query url.Values, body []byte, err error
 	if err != nil {
 		return nil, nil, fmt.Errorf("wecom: seal callback: %w", err)
 	}
-	ts, nonce := timestampNow(), newNonce()
+	ts, nonce := strconv.FormatInt(at.Unix(), 10), newNonce()
 	query = url.Values{}
 	query.Set("msg_signature", c.Sign(ts, nonce, enc))
 	query.Set("timestamp", ts)
@@ -77,31 +82,43 @@ func (c *Crypto) SealEcho(echo string) (url.Values, error) {
 
 // passiveReply is the JSON envelope of an encrypted passive reply.
 type passiveReply struct {
-	Encrypt      string `json:"encrypt"`
-	MsgSignature string `json:"msgsignature"`
-	Timestamp    int64  `json:"timestamp"`
-	Nonce        string `json:"nonce"`
+	Encrypt      string          `json:"encrypt"`
+	MsgSignature string          `json:"msgsignature"`
+	Timestamp    json.RawMessage `json:"timestamp"` // a number, as in WeCom's samples, when the callback's is one
+	Nonce        string          `json:"nonce"`
 }
 
-// sealReply encrypts and signs a passive reply plaintext.
-func (c *Crypto) sealReply(plain []byte) ([]byte, error) {
+// ErrReplyEnvelope means a passive reply does not carry the timestamp and nonce of the
+// callback it answers (doc 101033: the reply's nonce must be the callback URL's).
+var ErrReplyEnvelope = errors.New("wecom: the reply's timestamp or nonce is not the callback's")
+
+// sealReply encrypts and signs a passive reply plaintext with the timestamp and nonce of
+// the callback's URL, as doc 101033 asks ("需要用回调url中的nonce") and WeCom's own bot
+// plugin does.
+func (c *Crypto) sealReply(plain []byte, timestamp, nonce string) ([]byte, error) {
 	enc, err := c.Encrypt(plain)
 	if err != nil {
 		return nil, err
 	}
-	ts, nonce := time.Now().Unix(), newNonce()
+	ts := json.RawMessage(strconv.Quote(timestamp))
+	if n, err := strconv.ParseInt(timestamp, 10, 64); err == nil && strconv.FormatInt(n, 10) == timestamp {
+		ts = json.RawMessage(timestamp)
+	}
 	return json.Marshal(passiveReply{
 		Encrypt:      enc,
-		MsgSignature: c.Sign(strconv.FormatInt(ts, 10), nonce, enc),
+		MsgSignature: c.Sign(timestamp, nonce, enc),
 		Timestamp:    ts,
 		Nonce:        nonce,
 	})
 }
 
-// OpenReply does what WeCom does with the callback's answer: an empty (or all white
-// space) body is no reply (Empty); otherwise it verifies msgsignature (ErrBadSignature),
-// decrypts (ErrBadCiphertext) and returns the stream, or the text of a welcome.
-func (c *Crypto) OpenReply(body []byte) (StreamReply, error) {
+// OpenReply does what WeCom does with the answer to the callback whose query was
+// callback: an empty (or all white space) body is no reply (Empty); otherwise it checks
+// that the reply echoes the callback's timestamp and nonce (ErrReplyEnvelope), verifies
+// msgsignature (ErrBadSignature), decrypts (ErrBadCiphertext) and returns the stream, or
+// the text of a welcome. An encrypted empty JSON object is no reply too, as WeCom's own
+// plugin sends it.
+func (c *Crypto) OpenReply(callback url.Values, body []byte) (StreamReply, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return StreamReply{Empty: true}, nil
@@ -119,6 +136,10 @@ func (c *Crypto) OpenReply(body []byte) (StreamReply, error) {
 	if s, err := strconv.Unquote(ts); err == nil {
 		ts = s
 	}
+	if ts != callback.Get("timestamp") || env.Nonce != callback.Get("nonce") {
+		return StreamReply{}, fmt.Errorf("%w: reply %s/%s, callback %s/%s", ErrReplyEnvelope,
+			ts, env.Nonce, callback.Get("timestamp"), callback.Get("nonce"))
+	}
 	if env.Encrypt == "" || !c.Verify(env.MsgSignature, ts, env.Nonce, env.Encrypt) {
 		return StreamReply{}, ErrBadSignature
 	}
@@ -131,6 +152,8 @@ func (c *Crypto) OpenReply(body []byte) (StreamReply, error) {
 		return StreamReply{}, fmt.Errorf("%w: reply plaintext is not JSON: %v", ErrBadCiphertext, err)
 	}
 	switch {
+	case r.MsgType == "" && r.Stream == nil && r.Text == nil:
+		return StreamReply{Empty: true}, nil
 	case r.MsgType == "stream" && r.Stream != nil:
 		return StreamReply{MsgType: r.MsgType, ID: r.Stream.ID, Finish: r.Stream.Finish, Content: r.Stream.Content}, nil
 	case r.MsgType == "text" && r.Text != nil:

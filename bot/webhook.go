@@ -46,8 +46,6 @@ const (
 
 // Webhook errcodes worth naming.
 const (
-	ErrCodeInvalidWebhook = 93000 // key invalid, or the robot was removed from the group
-	ErrCodeFreqLimit      = 45009 // api freq out of limit (20 messages a minute per key)
 	ErrCodeInvalidMsgType = 40008
 	ErrCodeInvalidParam   = 40058 // e.g. content longer than allowed
 	ErrCodeEmptyContent   = 44004
@@ -91,7 +89,7 @@ type WebhookError struct {
 
 // Error implements error.
 func (e *WebhookError) Error() string {
-	return fmt.Sprintf("wecom webhook: errcode %d: %s", e.Code, e.Msg)
+	return fmt.Sprintf("wecom webhook: errcode %d (%s): %s", e.Code, CodeName(e.Code), e.Msg)
 }
 
 // Permanent reports whether sending the same message again cannot succeed: the key is
@@ -110,8 +108,6 @@ func (e *WebhookError) Permanent() bool {
 func (e *WebhookError) RateLimited() bool { return e.Code == ErrCodeFreqLimit }
 
 var setHTTPClient sync.Once
-
-var _ Pusher = (*Webhook)(nil)
 
 // Webhook sends pushes through groups' push webhooks. It implements Pusher.
 //
@@ -338,23 +334,31 @@ func (wh *Webhook) upload(ctx context.Context, key, name string, data []byte) (s
 // buildPushParts turns p into the webhook messages to send, in order, after checking
 // its image and file.
 func buildPushParts(p Push) ([]pushPart, error) {
-	msgs, err := buildPushMessages(p)
+	pushes, err := SplitWebhook(p)
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]pushPart, 0, len(msgs)+2)
-	for _, m := range msgs {
-		parts = append(parts, pushPart{msg: m})
+	parts := make([]pushPart, 0, len(pushes))
+	for _, one := range pushes {
+		parts = append(parts, webhookMessage(one))
+	}
+	return parts, nil
+}
+
+// SplitWebhook cuts p into pushes of one webhook message each, in the order they are
+// sent: the text or markdown (split at the size limit, mentions on the first part as
+// mentioned_list or <@userid> tokens, and for "@all" in markdown one more text message),
+// then the image, then the file. It checks the image and the file first.
+func SplitWebhook(p Push) ([]Push, error) {
+	out, err := splitText(p)
+	if err != nil {
+		return nil, err
 	}
 	if p.Image != nil {
 		if err := checkImage(p.Image); err != nil {
 			return nil, err
 		}
-		sum := md5.Sum(p.Image)
-		o := &robot.WebhookSendImageOption{MsgType: "image"}
-		o.Image.Base64 = base64.StdEncoding.EncodeToString(p.Image)
-		o.Image.MD5 = hex.EncodeToString(sum[:])
-		parts = append(parts, pushPart{msg: o})
+		out = append(out, Push{Image: p.Image})
 	}
 	if p.File != nil {
 		if len(p.File) < MinFileBytes || len(p.File) > MaxFileBytes {
@@ -364,12 +368,34 @@ func buildPushParts(p Push) ([]pushPart, error) {
 		if name == "" {
 			return nil, ErrNoFileName
 		}
-		parts = append(parts, pushPart{file: p.File, fileName: name})
+		out = append(out, Push{File: p.File, FileName: name})
 	}
-	if len(parts) == 0 {
+	if len(out) == 0 {
 		return nil, ErrEmptyPush
 	}
-	return parts, nil
+	return out, nil
+}
+
+// webhookMessage is the one webhook message of a push made by SplitWebhook.
+func webhookMessage(p Push) pushPart {
+	switch {
+	case p.Markdown != "":
+		o := &robot.WebhookSendMarkdownOption{MsgType: "markdown"}
+		o.Markdown.Content = p.Markdown
+		return pushPart{msg: o}
+	case p.Text != "":
+		o := &robot.WebhookSendTextOption{MsgType: "text"}
+		o.Text.Content = p.Text
+		o.Text.MentionedList = p.Mentions
+		return pushPart{msg: o}
+	case p.Image != nil:
+		sum := md5.Sum(p.Image)
+		o := &robot.WebhookSendImageOption{MsgType: "image"}
+		o.Image.Base64 = base64.StdEncoding.EncodeToString(p.Image)
+		o.Image.MD5 = hex.EncodeToString(sum[:])
+		return pushPart{msg: o}
+	}
+	return pushPart{file: p.File, fileName: p.FileName}
 }
 
 // checkImage checks an image message's size and format (PNG or JPG, by content).
@@ -401,10 +427,10 @@ func cleanFileName(name string) string {
 	return strings.TrimSpace(name)
 }
 
-// buildPushMessages turns p's text or markdown into the webhook messages to send, in
-// order; none when p has neither.
-func buildPushMessages(p Push) ([]any, error) {
-	var msgs []any
+// splitText turns p's text or markdown into pushes of one webhook message each; none
+// when p has neither.
+func splitText(p Push) ([]Push, error) {
+	var out []Push
 	if strings.TrimSpace(p.Markdown) != "" {
 		var tokens strings.Builder
 		all := false
@@ -425,20 +451,15 @@ func buildPushMessages(p Push) ([]any, error) {
 			return nil, fmt.Errorf("wecom webhook: %d mentions do not fit in one markdown message", len(p.Mentions))
 		}
 		for i, part := range splitContent(p.Markdown, MaxMarkdownBytes-len(suffix)) {
-			o := &robot.WebhookSendMarkdownOption{MsgType: "markdown"}
-			o.Markdown.Content = part
 			if i == 0 {
-				o.Markdown.Content += suffix
+				part += suffix
 			}
-			msgs = append(msgs, o)
+			out = append(out, Push{Markdown: part})
 		}
 		if all {
-			o := &robot.WebhookSendTextOption{MsgType: "text"}
-			o.Text.Content = "请大家查看上面的消息。"
-			o.Text.MentionedList = []string{"@all"}
-			msgs = append(msgs, o)
+			out = append(out, Push{Text: msgLookAbove, Mentions: []string{"@all"}})
 		}
-		return msgs, nil
+		return out, nil
 	}
 	if strings.TrimSpace(p.Text) == "" {
 		return nil, nil
@@ -450,14 +471,13 @@ func buildPushMessages(p Push) ([]any, error) {
 		}
 	}
 	for i, part := range splitContent(p.Text, MaxTextBytes) {
-		o := &robot.WebhookSendTextOption{MsgType: "text"}
-		o.Text.Content = part
+		one := Push{Text: part}
 		if i == 0 {
-			o.Text.MentionedList = mentions
+			one.Mentions = mentions
 		}
-		msgs = append(msgs, o)
+		out = append(out, one)
 	}
-	return msgs, nil
+	return out, nil
 }
 
 // splitContent cuts s into parts of at most limit bytes, preferring to cut after a

@@ -238,13 +238,14 @@ func realExports(t *testing.T) (chart, workbook []byte) {
 	}
 	now := time.Date(2021, 7, 5, 9, 0, 0, 0, campaign.Shanghai)
 	st := &cfg.Streets[0]
-	filings := map[string]map[campaign.Item]campaign.Filing{"大辛": {campaign.ItemMembers: {
-		Street: st.ID, Community: "大辛", Item: campaign.ItemMembers, Summary: "会员 320 人", At: now.Add(-72 * time.Hour)}}}
-	chart, err = exports.ProgressChart(st, filings, campaign.DateOf(now))
+	records := map[string]*campaign.Record{"大辛": {Filings: map[campaign.Item]*campaign.Filing{campaign.ItemMembers: {
+		Street: st.ID, Community: "大辛", Item: campaign.ItemMembers, Value: campaign.Value{Members: 320, Population: 6200}, At: now.Add(-72 * time.Hour)}}}}
+	state := st.JudgeStreet(records, campaign.DateOf(now))
+	chart, err = exports.ProgressChart(state, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	workbook, err = exports.Workbook(cfg, []exports.StreetData{{Street: st, Filings: filings}}, now)
+	workbook, err = exports.Workbook(cfg, []*campaign.StreetState{state}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestWebhookImageAndFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if sheets := x.GetSheetList(); len(sheets) != 2 || sheets[0] != exports.SummarySheet || sheets[1] != "城西街道" {
+	if sheets := x.GetSheetList(); len(sheets) != 3 || sheets[0] != exports.SummarySheet || sheets[1] != "城西街道" {
 		t.Fatalf("sheets %q", sheets)
 	}
 	if ups := fake.Uploads("media"); len(ups) != 1 || ups[0].ID != f.ID {

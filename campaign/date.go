@@ -2,9 +2,6 @@ package campaign
 
 import (
 	"fmt"
-	"math"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,14 +51,30 @@ func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 
 func (d Date) AddDays(n int) Date { return DateOf(d.Time().AddDate(0, 0, n)) }
 
 // Before reports whether d is earlier than e.
-func (d Date) Before(e Date) bool { return d.Time().Before(e.Time()) }
+func (d Date) Before(e Date) bool { return d.days() < e.days() }
 
 // After reports whether d is later than e.
-func (d Date) After(e Date) bool { return d.Time().After(e.Time()) }
+func (d Date) After(e Date) bool { return d.days() > e.days() }
 
 // DaysUntil returns how many days lie from d to e (negative if e is earlier).
-func (d Date) DaysUntil(e Date) int {
-	return int(math.Round(e.Time().Sub(d.Time()).Hours() / 24))
+func (d Date) DaysUntil(e Date) int { return e.days() - d.days() }
+
+// days numbers the civil date in days since 1970-01-01 (Howard Hinnant's days_from_civil),
+// so comparing dates needs no time zone arithmetic; dates must be valid ones.
+func (d Date) days() int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d.Day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // ISO formats d as 2021-07-03 (for storage).
@@ -78,49 +91,6 @@ func (d Date) String() string {
 		return ""
 	}
 	return fmt.Sprintf("%d月%d日", int(d.Month), d.Day)
-}
-
-var (
-	fullDate  = regexp.MustCompile(`^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?$`)
-	shortDate = regexp.MustCompile(`^(\d{1,2})[-/.月](\d{1,2})[日号]?$`)
-)
-
-// relativeDays are the words people use for nearby days.
-var relativeDays = map[string]int{"前天": -2, "昨天": -1, "今天": 0, "今日": 0, "明天": 1, "后天": 2}
-
-// ParseDate reads a date as typed on a phone: 7月3日, 7月3号, 7-3, 7.3, 7/3,
-// 2021-07-03, 2021年7月3日, 今天, 昨天, 明天. A date without a year takes year.
-func ParseDate(s string, today Date, year int) (Date, bool) {
-	s = strings.TrimSpace(s)
-	if n, ok := relativeDays[s]; ok {
-		return today.AddDays(n), true
-	}
-	var y, m, d int
-	if g := fullDate.FindStringSubmatch(s); g != nil {
-		y, _ = strconv.Atoi(g[1])
-		m, _ = strconv.Atoi(g[2])
-		d, _ = strconv.Atoi(g[3])
-	} else if g := shortDate.FindStringSubmatch(s); g != nil {
-		y = year
-		m, _ = strconv.Atoi(g[1])
-		d, _ = strconv.Atoi(g[2])
-	} else {
-		return Date{}, false
-	}
-	if m < 1 || m > 12 || d < 1 || d > 31 {
-		return Date{}, false
-	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, Shanghai)
-	if t.Day() != d { // 2月30日
-		return Date{}, false
-	}
-	return Date{y, time.Month(m), d}, true
-}
-
-// LooksLikeDate reports whether s is written like a date, valid or not.
-func LooksLikeDate(s string) bool {
-	_, rel := relativeDays[s]
-	return rel || fullDate.MatchString(s) || shortDate.MatchString(s)
 }
 
 // UnmarshalText reads an ISO date (2021-07-03), so Date works in YAML and JSON.

@@ -2,35 +2,6 @@ package campaign
 
 import "testing"
 
-func TestParseDate(t *testing.T) {
-	today := Date{2021, 7, 5}
-	for _, tc := range []struct {
-		in   string
-		want Date
-		ok   bool
-	}{
-		{"7月3日", Date{2021, 7, 3}, true},
-		{"7月3号", Date{2021, 7, 3}, true},
-		{"7-3", Date{2021, 7, 3}, true},
-		{"7.13", Date{2021, 7, 13}, true},
-		{"07/03", Date{2021, 7, 3}, true},
-		{"2021-07-03", Date{2021, 7, 3}, true},
-		{"2021年7月3日", Date{2021, 7, 3}, true},
-		{"今天", Date{2021, 7, 5}, true},
-		{"昨天", Date{2021, 7, 4}, true},
-		{"明天", Date{2021, 7, 6}, true},
-		{"2月30日", Date{}, false},
-		{"13月1日", Date{}, false},
-		{"下周", Date{}, false},
-		{"320", Date{}, false},
-	} {
-		got, ok := ParseDate(tc.in, today, 2021)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("ParseDate(%q) = %v %v, want %v %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestDateArithmetic(t *testing.T) {
 	d := Date{2021, 6, 29}
 	if got := d.AddDays(3); got != (Date{2021, 7, 2}) {
@@ -46,5 +17,23 @@ func TestDateArithmetic(t *testing.T) {
 	}
 	if d.String() != "6月29日" || d.ISO() != "2021-06-29" {
 		t.Fatalf("format: %s %s", d, d.ISO())
+	}
+}
+
+// TestDateArithmetic checks the day numbering against the time package across months,
+// leap days and years.
+func TestDayNumbers(t *testing.T) {
+	base := Date{2019, 12, 25}
+	for i := -800; i <= 800; i += 7 {
+		d := base.AddDays(i)
+		if got := base.DaysUntil(d); got != i {
+			t.Fatalf("%v → %v: DaysUntil %d, want %d", base, d, got, i)
+		}
+		if (i < 0) != d.Before(base) || (i > 0) != d.After(base) {
+			t.Fatalf("%v vs %v: Before/After wrong", d, base)
+		}
+	}
+	if (Date{2024, 3, 1}).DaysUntil(Date{2024, 2, 29}) != -1 || (Date{1970, 1, 1}).days() != 0 {
+		t.Fatal("leap day or epoch wrong")
 	}
 }

@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -57,9 +59,9 @@ func (r Rules) MemberShare(members, population int) (share float64, flags []stri
 		flags = append(flags, fmt.Sprintf("会员数 %d 超过了总人口 %d，请核对", members, population))
 	}
 	if share < r.MemberShareMin {
-		need := ceilDiv(int(r.MemberShareMin*10000)*population, 10000)
+		need := ceilDiv(int(math.Round(r.MemberShareMin*10000))*population, 10000)
 		flags = append(flags, fmt.Sprintf("会员占总人口 %s，低于要求的 %s（至少需要 %d 名会员）",
-			Percent(share), Percent(r.MemberShareMin), need))
+			PercentAgainst(share, r.MemberShareMin), Percent(r.MemberShareMin), need))
 	}
 	return share, flags
 }
@@ -164,21 +166,28 @@ func (c Council) CheckMakeup(counts map[string]int) []string {
 }
 
 // Percent formats a share as "5.2%".
-func Percent(f float64) string {
-	s := fmt.Sprintf("%.1f", f*100)
-	s = strings.TrimSuffix(s, ".0")
+func Percent(f float64) string { return percent(f, 1) }
+
+func percent(f float64, decimals int) string {
+	s := strconv.FormatFloat(f*100, 'f', decimals, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
 	return s + "%"
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// Done reports whether a filing fulfils its item: every filing does, except a photo
-// count below the minimum, which is still owed (and nudged for).
-func (r Rules) Done(f Filing) bool {
-	if f.Item == ItemPhotos {
-		n := 0
-		fmt.Sscan(f.Fields["count"], &n)
-		return n >= r.Photos.Min
+// PercentAgainst formats a share compared with a threshold so that the printed figure
+// falls on the same side of the printed threshold as the real one: 308 of 6200 is 4.97%,
+// not 5%, when at least 5% is asked. It rounds to one or two decimals when that keeps the
+// side, else cuts toward the real side at two (0.0499999 → 4.99%).
+func PercentAgainst(f, threshold float64) string {
+	for d := 1; d <= 2; d++ {
+		p := math.Pow(10, float64(d))
+		if shown, limit := math.Round(f*100*p), math.Round(threshold*100*p); (f < threshold) == (shown < limit) {
+			return percent(f, d)
+		}
 	}
-	return true
+	return strconv.FormatFloat(math.Floor(f*10000)/100, 'f', -1, 64) + "%"
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -89,14 +90,35 @@ func TestPublicityEnd(t *testing.T) {
 	}
 }
 
-func TestDonePhotos(t *testing.T) {
-	for count, done := range map[string]bool{"": false, "0": false, "5": false, "6": true, "10": true} {
-		f := Filing{Item: ItemPhotos, Fields: map[string]string{"count": count}}
-		if got := chengxi2021.Done(f); got != done {
-			t.Errorf("%s photos: done %v, want %v", count, got, done)
+func TestPercentAgainst(t *testing.T) {
+	for _, tc := range []struct {
+		share, threshold float64
+		want             string
+	}{
+		{308.0 / 6200, 0.05, "4.97%"},
+		{310.0 / 6200, 0.05, "5%"},
+		{320.0 / 6200, 0.05, "5.2%"},
+		{0.04999, 0.05, "4.99%"},
+		{499999.0 / 10000000, 0.05, "4.99%"},
+		{36.0 / 900, 0.05, "4%"},
+		{0.049, 0.05, "4.9%"},
+	} {
+		if got := PercentAgainst(tc.share, tc.threshold); got != tc.want {
+			t.Errorf("%v against %v: %s, want %s", tc.share, tc.threshold, got, tc.want)
 		}
 	}
-	if !chengxi2021.Done(Filing{Item: ItemMembers}) {
-		t.Error("any other filing is done once filed")
+	// Whatever the figures, the printed share is on the real share's side of 5%.
+	for whole := 1; whole <= 3000; whole += 7 {
+		for part := whole / 25; part <= whole/15; part++ {
+			printed, _ := strconv.ParseFloat(strings.TrimSuffix(PercentAgainst(float64(part)/float64(whole), 0.05), "%"), 64)
+			if (printed < 5) != (part*100 < 5*whole) {
+				t.Fatalf("%d/%d printed %v%%, on the wrong side of 5%%", part, whole, printed)
+			}
+		}
+	}
+	// The verdict and the figure agree: a share below the threshold never prints as it.
+	_, flags := chengxi2021.MemberShare(308, 6200)
+	if len(flags) != 1 || !strings.Contains(flags[0], "4.97%") {
+		t.Errorf("308/6200: %q, want the flag to say 4.97%%", flags)
 	}
 }

@@ -28,89 +28,69 @@ const DefaultName = "内置示例配置(城西街道 2021)"
 
 // Config is the whole campaign configuration.
 type Config struct {
-	BotName   string   `yaml:"bot_name"`
-	DemoClock string   `yaml:"demo_clock"`
-	Calendar  Calendar `yaml:"calendar"`
-	Streets   []Street `yaml:"streets"`
+	BotName   string              `yaml:"bot_name"`
+	DemoClock string              `yaml:"demo_clock"`
+	Calendar  campaign.Calendar   `yaml:"calendar"`
+	Streets   []campaign.Street   `yaml:"streets"`
+	Districts []campaign.District `yaml:"districts"`
 
 	// Source names where the config came from (a path or DefaultName).
 	Source string `yaml:"-"`
 	// DemoStart is DemoClock parsed (zero if unset).
 	DemoStart time.Time `yaml:"-"`
+
+	idx *index
 }
 
-// Street is one street office's campaign.
-type Street struct {
-	ID          string          `yaml:"id"`
-	Name        string          `yaml:"name"`
-	Office      string          `yaml:"office"` // whom people should ask, e.g. 街道计生协办公室（罗丽梅）
-	Groups      []Group         `yaml:"groups"`
-	People      []Person        `yaml:"people"`
-	Communities []Community     `yaml:"communities"`
-	Rules       campaign.Rules  `yaml:"rules"`
-	Steps       []campaign.Step `yaml:"steps"`
-	Reminders   Reminders       `yaml:"reminders"`
+// index are the config's lookups across streets, built once at load: a 1:1 message from
+// the last of 500 streets finds its street by one map lookup, not by asking each street.
+type index struct {
+	street   map[string]int    // street id → index
+	chat     map[string][2]int // chatid → street index, group index
+	district map[string][2]int // chatid → district index, group index
+	person   map[string]int    // configured userid → street index
+	official map[string]int    // district person's userid → district index
 }
 
-// Calendar lists the days off and the make-up working days (调休) from the official
-// notices; weekends are days off unless listed as working days.
-type Calendar struct {
-	DaysOff  []campaign.Date `yaml:"days_off"`
-	Workdays []campaign.Date `yaml:"workdays"`
+// Index builds the lookups; Load and Parse call it. Call it again after changing Streets.
+func (c *Config) Index() {
+	x := &index{street: map[string]int{}, chat: map[string][2]int{}, district: map[string][2]int{},
+		person: map[string]int{}, official: map[string]int{}}
+	for i := range c.Streets {
+		s := &c.Streets[i]
+		s.Index()
+		x.street[s.ID] = i
+		for j, g := range s.Groups {
+			x.chat[g.ChatID] = [2]int{i, j}
+		}
+		for _, p := range s.People {
+			if _, dup := x.person[p.UserID]; !dup {
+				x.person[p.UserID] = i
+			}
+		}
+	}
+	for i, d := range c.Districts {
+		for j, g := range d.Groups {
+			x.district[g.ChatID] = [2]int{i, j}
+		}
+		for _, p := range d.People {
+			x.official[p.UserID] = i
+		}
+	}
+	c.idx = x
 }
 
-// Reminders is when and what the scheduler pushes into a street's groups. Times are
-// "HH:MM" in Asia/Shanghai; texts are Go templates (empty: the built-in wording).
-type Reminders struct {
-	SendAt        string      `yaml:"send_at"`         // phase reminders, late summaries, notices (09:00)
-	BeforeDueDays []int       `yaml:"before_due_days"` // e.g. [3, 1, 0]: 3 days before, 1 day before, the morning of
-	NudgeAt       string      `yaml:"nudge_at"`        // the daily nudge of late communities (09:30)
-	NudgeForDays  int         `yaml:"nudge_for_days"`  // keep nudging this many days after a deadline
-	Milestones    []Milestone `yaml:"milestones"`      // dates with nothing to file, e.g. 检查验收
-	Texts         Texts       `yaml:"texts"`
-}
-
-// Milestone is a date everyone should prepare for, reminded like a deadline.
-type Milestone struct {
-	Name string        `yaml:"name"`
-	Date campaign.Date `yaml:"date"`
-	Text string        `yaml:"text"`
-}
-
-// Texts override the wording of each kind of reminder (Go text/template).
-type Texts struct {
-	Phase        string `yaml:"phase"`
-	Nudge        string `yaml:"nudge"`
-	Late         string `yaml:"late"`
-	PublicityEnd string `yaml:"publicity_end"`
-	Milestone    string `yaml:"milestone"`
-}
-
-// Group is one group chat of a street and the environment variable holding its webhook key.
-type Group struct {
-	ChatID        string   `yaml:"chatid"`
-	Name          string   `yaml:"name"`
-	WebhookKeyEnv string   `yaml:"webhook_key_env"`
-	Communities   []string `yaml:"communities"` // whose secretaries are in this group; empty: all of the street's
-	// WebhookKey is read from WebhookKeyEnv at load time ("" if unset).
-	WebhookKey string `yaml:"-"`
-}
-
-// Person is someone known from the config file.
-type Person struct {
-	UserID    string        `yaml:"userid"`
-	Name      string        `yaml:"name"`
-	Role      campaign.Role `yaml:"role"`
-	Community string        `yaml:"community"`
-	Title     string        `yaml:"title"`
-}
-
-// Community is one community of a street.
-type Community struct {
-	Name       string   `yaml:"name"`
-	Population int      `yaml:"population"`
-	Aliases    []string `yaml:"aliases"`
-}
+// The plan's types live in campaign; config only reads them from YAML and validates them.
+type (
+	Street    = campaign.Street
+	Group     = campaign.Group
+	Person    = campaign.Person
+	Community = campaign.Community
+	Calendar  = campaign.Calendar
+	Reminders = campaign.Reminders
+	Milestone = campaign.Milestone
+	Texts     = campaign.Texts
+)
 
 // Default returns the embedded 城西 2021 example.
 func Default(env func(string) string) (*Config, error) {
@@ -159,11 +139,30 @@ func parse(data []byte, name string, env func(string) string) (*Config, error) {
 			}
 		}
 	}
+	for di := range c.Districts {
+		for gi := range c.Districts[di].Groups {
+			g := &c.Districts[di].Groups[gi]
+			if g.WebhookKeyEnv != "" {
+				g.WebhookKey = strings.TrimSpace(env(g.WebhookKeyEnv))
+			}
+		}
+	}
+	c.Index()
 	return &c, nil
 }
 
-// Street returns the street with id.
+func (c *Config) index() *index {
+	if c.idx == nil {
+		c.Index()
+	}
+	return c.idx
+}
+
+// Street returns the street with id. Streets added after load (tests) are found too.
 func (c *Config) Street(id string) (*Street, bool) {
+	if i, ok := c.index().street[id]; ok && i < len(c.Streets) && c.Streets[i].ID == id {
+		return &c.Streets[i], true
+	}
 	for i := range c.Streets {
 		if c.Streets[i].ID == id {
 			return &c.Streets[i], true
@@ -174,6 +173,10 @@ func (c *Config) Street(id string) (*Street, bool) {
 
 // StreetOfChat returns the street a group chat belongs to.
 func (c *Config) StreetOfChat(chatID string) (*Street, *Group, bool) {
+	if ij, ok := c.index().chat[chatID]; ok && ij[0] < len(c.Streets) && ij[1] < len(c.Streets[ij[0]].Groups) &&
+		c.Streets[ij[0]].Groups[ij[1]].ChatID == chatID {
+		return &c.Streets[ij[0]], &c.Streets[ij[0]].Groups[ij[1]], true
+	}
 	for i := range c.Streets {
 		for j := range c.Streets[i].Groups {
 			if c.Streets[i].Groups[j].ChatID == chatID {
@@ -184,125 +187,42 @@ func (c *Config) StreetOfChat(chatID string) (*Street, *Group, bool) {
 	return nil, nil, false
 }
 
-// Community finds a community by name, by name + 社区, or by alias.
-func (s *Street) Community(word string) (*Community, bool) {
-	word = strings.TrimSpace(word)
-	base := strings.TrimSuffix(word, "社区")
-	for i := range s.Communities {
-		c := &s.Communities[i]
-		if c.Name == word || c.Name == base {
-			return c, true
-		}
-		for _, a := range c.Aliases {
-			if a == word || a == base {
-				return c, true
-			}
+// StreetOfPerson returns the street whose config names userid.
+func (c *Config) StreetOfPerson(userid string) (*Street, bool) {
+	if i, ok := c.index().person[userid]; ok && i < len(c.Streets) {
+		if _, named := c.Streets[i].Person(userid); named {
+			return &c.Streets[i], true
 		}
 	}
 	return nil, false
 }
 
-// CommunityNames lists the communities in config order.
-func (s *Street) CommunityNames() []string {
-	out := make([]string, len(s.Communities))
-	for i, c := range s.Communities {
-		out[i] = c.Name
+// DistrictOfChat returns the district a group chat belongs to.
+func (c *Config) DistrictOfChat(chatID string) (*campaign.District, *Group, bool) {
+	if ij, ok := c.index().district[chatID]; ok && ij[0] < len(c.Districts) {
+		d := &c.Districts[ij[0]]
+		return d, &d.Groups[ij[1]], true
 	}
-	return out
+	return nil, nil, false
 }
 
-// Person returns the configured person with userid.
-func (s *Street) Person(userid string) (*Person, bool) {
-	for i := range s.People {
-		if s.People[i].UserID == userid {
-			return &s.People[i], true
-		}
+// DistrictOfPerson returns the district whose config names userid.
+func (c *Config) DistrictOfPerson(userid string) (*campaign.District, bool) {
+	if i, ok := c.index().official[userid]; ok && i < len(c.Districts) {
+		return &c.Districts[i], true
 	}
 	return nil, false
 }
 
-// SecretariesOf lists the userids that file for a community: the configured ones, then
-// those bound in chat (bound may be nil).
-func (s *Street) SecretariesOf(community string, bound []campaign.Binding) []string {
-	return s.withRole(campaign.RoleSecretary, community, bound)
-}
-
-// Leaders lists the userids of the leaders, configured and bound.
-func (s *Street) Leaders(bound []campaign.Binding) []string {
-	return s.withRole(campaign.RoleLeader, "", bound)
-}
-
-func (s *Street) withRole(role campaign.Role, community string, bound []campaign.Binding) []string {
-	var ids []string
-	seen := map[string]bool{}
-	for _, p := range s.People {
-		if p.Role == role && p.Community == community && !seen[p.UserID] {
-			ids, seen[p.UserID] = append(ids, p.UserID), true
-		}
-	}
-	for _, b := range bound {
-		if b.Role == role && b.Community == community && !seen[b.UserID] {
-			ids, seen[b.UserID] = append(ids, b.UserID), true
-		}
-	}
-	return ids
-}
-
-// Covers reports whether a group is where community's secretaries are.
-func (g Group) Covers(community string) bool {
-	if len(g.Communities) == 0 {
-		return true
-	}
-	for _, c := range g.Communities {
-		if c == community {
-			return true
-		}
-	}
-	return false
-}
-
-// Missing lists, in config order, the communities that still owe item: nothing filed, or
-// a filing that does not fulfil it yet (campaign.Rules.Done: too few photos).
-func (s *Street) Missing(item campaign.Item, filings map[string]map[campaign.Item]campaign.Filing) []string {
-	var out []string
-	for _, c := range s.Communities {
-		if f, ok := filings[c.Name][item]; !ok || !s.Rules.Done(f) {
-			out = append(out, c.Name)
+// StreetsOf lists a district's streets, in the district's order.
+func (c *Config) StreetsOf(d *campaign.District) []*Street {
+	var out []*Street
+	for _, id := range d.Streets {
+		if s, ok := c.Street(id); ok {
+			out = append(out, s)
 		}
 	}
 	return out
-}
-
-// FilingSteps are the steps a table shows one per column: all but the photos, which
-// tables show as a count against the rule in a column of their own.
-func (s *Street) FilingSteps() []campaign.Step {
-	out := make([]campaign.Step, 0, len(s.Steps))
-	for _, st := range s.Steps {
-		if st.Item != campaign.ItemPhotos {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-// Step returns the configured step of item.
-func (s *Street) Step(item campaign.Item) (campaign.Step, bool) {
-	for _, st := range s.Steps {
-		if st.Item == item {
-			return st, true
-		}
-	}
-	return campaign.Step{}, false
-}
-
-// Year is the campaign year (of the first step), used for dates typed without one.
-func (s *Street) Year() int {
-	for _, st := range s.Steps {
-		if !st.Due.IsZero() {
-			return st.Due.Year
-		}
-	}
-	return time.Now().In(campaign.Shanghai).Year()
 }
 
 // validator collects every problem with its line.
@@ -352,14 +272,7 @@ func (v *validator) check(c *Config) {
 		if s.Office == "" {
 			v.fail("不能为空（找谁办理绑定，例如 街道计生协办公室（罗丽梅））", at("office")...)
 		}
-		for gi, g := range s.Groups {
-			if g.ChatID == "" {
-				v.fail("不能为空", at("groups", gi, "chatid")...)
-			} else if chats[g.ChatID] {
-				v.fail("同一个群不能出现两次", at("groups", gi, "chatid")...)
-			}
-			chats[g.ChatID] = true
-		}
+		v.checkGroups(s.Groups, chats, at)
 		names := map[string]bool{}
 		if len(s.Communities) == 0 {
 			v.fail("至少要有一个社区", at("communities")...)
@@ -394,10 +307,11 @@ func (v *validator) check(c *Config) {
 			}
 		}
 		v.checkRules(s.Rules, at("rules"))
+		v.checkExemptions(s, at("exemptions"))
 		v.checkReminders(s, at("reminders"))
 		seen := map[campaign.Item]bool{}
 		for ti, st := range s.Steps {
-			if !st.Item.Known() || strings.HasPrefix(string(st.Item), "review.") {
+			if !st.Item.Known() {
 				v.fail(fmt.Sprintf("不认识的事项 %q，可用: %s", st.Item, strings.Join(knownItems(), ", ")), at("steps", ti, "item")...)
 			} else if seen[st.Item] {
 				v.fail("事项重复", at("steps", ti, "item")...)
@@ -408,6 +322,67 @@ func (v *validator) check(c *Config) {
 			} else if !st.Start.IsZero() && st.Due.Before(st.Start) {
 				v.fail("截止日期早于开始日期", at("steps", ti, "due")...)
 			}
+		}
+	}
+	v.checkDistricts(c, chats)
+}
+
+func (v *validator) checkDistricts(c *Config, chats map[string]bool) {
+	streets := map[string]bool{}
+	for _, s := range c.Streets {
+		streets[s.ID] = true
+	}
+	ids, inDistrict := map[string]bool{}, map[string]bool{}
+	for di, d := range c.Districts {
+		at := func(p ...any) []any { return append([]any{"districts", di}, p...) }
+		if !streetID.MatchString(d.ID) {
+			v.fail("应为小写字母、数字、- 或 _（例如 boshan）", at("id")...)
+		} else if ids[d.ID] || streets[d.ID] {
+			v.fail("与前面的区或街道重复", at("id")...)
+		}
+		ids[d.ID] = true
+		if d.Name == "" {
+			v.fail("不能为空", at("name")...)
+		}
+		v.checkGroups(d.Groups, chats, at)
+		for pi, p := range d.People {
+			if p.UserID == "" {
+				v.fail("不能为空", at("people", pi, "userid")...)
+			}
+			if p.Role != campaign.RoleLeader && p.Role != campaign.RoleOffice {
+				v.fail("区里的人员应为 leader（领导）或 office（办公室）", at("people", pi, "role")...)
+			}
+		}
+		if len(d.Streets) == 0 {
+			v.fail("至少要有一个街道", at("streets")...)
+		}
+		for si, id := range d.Streets {
+			switch {
+			case !streets[id]:
+				v.fail(fmt.Sprintf("街道 %q 不在 streets 里", id), at("streets", si)...)
+			case inDistrict[id]:
+				v.fail(fmt.Sprintf("街道 %q 已经属于另一个区", id), at("streets", si)...)
+			}
+			inDistrict[id] = true
+		}
+	}
+}
+
+// checkGroups checks a street's or a district's group chats; chats holds every chatid
+// seen so far, streets' and districts' alike.
+func (v *validator) checkGroups(groups []Group, chats map[string]bool, at func(...any) []any) {
+	for gi, g := range groups {
+		if g.ChatID == "" {
+			v.fail("不能为空", at("groups", gi, "chatid")...)
+		} else if chats[g.ChatID] {
+			v.fail("同一个群不能出现两次（街道和区的群也不能相同）", at("groups", gi, "chatid")...)
+		}
+		chats[g.ChatID] = true
+		switch {
+		case g.Push != "" && g.Push != "webhook" && g.Push != "bot":
+			v.fail("只能是 webhook（群的消息推送 webhook）或 bot（机器人长连接主动推送），不填按有无 webhook key 决定", at("groups", gi, "push")...)
+		case g.Push == "webhook" && g.WebhookKeyEnv == "":
+			v.fail("push: webhook 需要 webhook_key_env", at("groups", gi, "push")...)
 		}
 	}
 }
@@ -472,6 +447,9 @@ func (v *validator) checkReminders(s *Street, at []any) {
 	if r.BeforeDueDays == nil {
 		r.BeforeDueDays = []int{3, 1, 0}
 	}
+	if !v.has(p("nudge_for_days")...) {
+		r.NudgeForDays = defaultNudgeForDays
+	}
 	for _, f := range []struct{ name, val string }{{"send_at", r.SendAt}, {"nudge_at", r.NudgeAt}} {
 		if _, _, err := ClockTime(f.val); err != nil {
 			v.fail(err.Error(), p(f.name)...)
@@ -490,8 +468,9 @@ func (v *validator) checkReminders(s *Street, at []any) {
 			v.fail("每个节点要有 name 和 date", p("milestones", i)...)
 		}
 	}
-	for name, text := range map[string]string{"phase": r.Texts.Phase, "nudge": r.Texts.Nudge, "late": r.Texts.Late,
-		"publicity_end": r.Texts.PublicityEnd, "milestone": r.Texts.Milestone} {
+	v.checkEscalation(s, p("escalation"))
+	for name, text := range map[string]string{"phase": r.Texts.Phase, "opening": r.Texts.Opening, "nudge": r.Texts.Nudge,
+		"late": r.Texts.Late, "publicity_end": r.Texts.PublicityEnd, "milestone": r.Texts.Milestone} {
 		if text == "" {
 			continue
 		}
@@ -512,6 +491,63 @@ func (v *validator) checkReminders(s *Street, at []any) {
 	}
 }
 
+// checkEscalation checks the nudge's ladder: rungs are working days, the leaders' rung
+// comes after the head's, and a head rung says who the head is.
+func (v *validator) checkEscalation(s *Street, at []any) {
+	p := func(x ...any) []any { return append(append([]any{}, at...), x...) }
+	e := s.Reminders.Escalation
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"head_after_workdays", e.HeadAfterWorkdays}, {"leaders_after_workdays", e.LeadersAfterWorkdays}} {
+		if f.n < 0 || f.n > 60 {
+			v.fail("应为 0 到 60 之间的工作日数（0 表示不启用）", p(f.name)...)
+		}
+	}
+	if e.HeadAfterWorkdays > 0 && e.LeadersAfterWorkdays > 0 && e.LeadersAfterWorkdays <= e.HeadAfterWorkdays {
+		v.fail(fmt.Sprintf("应大于 head_after_workdays（%d）：先提醒社区书记，再报领导", e.HeadAfterWorkdays), p("leaders_after_workdays")...)
+	}
+	if e.HeadAfterWorkdays > 0 && len(e.Head) == 0 {
+		v.fail("写了 head_after_workdays 就要写 head：社区书记的职务（如 [书记, 主任]）或某人的 userid", p("head")...)
+	}
+	for i, h := range e.Head {
+		if strings.TrimSpace(h) == "" {
+			v.fail("不能为空：写职务（如 书记）或 people 里某人的 userid", p("head", i)...)
+		}
+	}
+}
+
+// checkExemptions checks the exemptions known in advance: a community of the street, an
+// item it plans, a reason, each once.
+func (v *validator) checkExemptions(s *Street, at []any) {
+	p := func(x ...any) []any { return append(append([]any{}, at...), x...) }
+	communities := map[string]bool{}
+	for _, c := range s.Communities {
+		communities[c.Name] = true
+	}
+	planned := map[campaign.Item]bool{}
+	for _, st := range s.Steps {
+		planned[st.Item] = true
+	}
+	seen := map[string]bool{}
+	for i, e := range s.Exemptions {
+		if !communities[e.Community] {
+			v.fail(fmt.Sprintf("社区 %q 不在本街道的 communities 里", e.Community), p(i, "community")...)
+		}
+		if !planned[e.Item] {
+			v.fail(fmt.Sprintf("事项 %q 不在本街道的 steps 里", e.Item), p(i, "item")...)
+		}
+		if strings.TrimSpace(e.Reason) == "" {
+			v.fail("要写免报原因（例如 会员大会代替）", p(i)...)
+		}
+		if k := e.Community + "\n" + string(e.Item); seen[k] {
+			v.fail("重复的免报", p(i)...)
+		} else {
+			seen[k] = true
+		}
+	}
+}
+
 // streetIndex finds s among the config's streets being validated (for error paths).
 func (v *validator) streetIndex(s *Street) int {
 	for i := range v.streets {
@@ -524,14 +560,44 @@ func (v *validator) streetIndex(s *Street) int {
 
 func knownItems() []string {
 	var out []string
-	for _, it := range []campaign.Item{campaign.ItemLeadingGroup, campaign.ItemMembers, campaign.ItemTraining,
-		campaign.ItemRepresentatives, campaign.ItemPublicity, campaign.ItemCandidates, campaign.ItemElection,
-		campaign.ItemDuties, campaign.ItemOfficerTraining, campaign.ItemRegulations, campaign.ItemSelfCheck,
-		campaign.ItemSummary, campaign.ItemPhotos} {
-		out = append(out, string(it))
+	for _, d := range campaign.Items() {
+		out = append(out, string(d.ID))
 	}
 	sort.Strings(out)
 	return out
+}
+
+// defaultNudgeForDays is how long a late item is nudged when the config does not say
+// (nudge_for_days: 0 turns the nudges off).
+const defaultNudgeForDays = 10
+
+// has reports whether the YAML has a node at path (map keys and sequence indices).
+func (v *validator) has(path ...any) bool {
+	n := v.root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, p := range path {
+		var next *yaml.Node
+		switch k := p.(type) {
+		case string:
+			for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == k {
+					next = n.Content[i+1]
+					break
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
+				next = n.Content[k]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 // lineOf walks the YAML tree along path (map keys and sequence indices) and returns the

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"html"
@@ -13,9 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"huanjie/campaign"
 	"huanjie/storage"
@@ -72,6 +76,9 @@ func TestAuth(t *testing.T) {
 		{name: "good token, community page", method: "GET", target: "/dashboard/c/chengxi/" + esc("大辛") + tok, want: 200, body: "大辛社区", setsCookie: true},
 		{name: "cookie only", method: "GET", target: "/dashboard/", cookie: good, want: 200, body: "李家窑"},
 		{name: "cookie only, photo", method: "GET", target: "/dashboard/photo/chengxi/" + esc("大辛") + "/1", cookie: good, want: 200},
+		{name: "cookie only, thumbnail", method: "GET", target: "/dashboard/thumb/chengxi/" + esc("大辛") + "/1", cookie: good, want: 200},
+		{name: "no cookie, thumbnail", method: "GET", target: "/dashboard/thumb/chengxi/" + esc("大辛") + "/1", want: 401},
+		{name: "POST thumbnail", method: "POST", target: "/dashboard/thumb/chengxi/" + esc("大辛") + "/1", cookie: good, want: 405},
 		{name: "token as cookie value is not the cookie", method: "GET", target: "/dashboard/", cookie: forged, want: 401},
 		{name: "bad token beats good cookie", method: "GET", target: "/dashboard/?token=guess", cookie: good, want: 401},
 		{name: "HEAD", method: "HEAD", target: "/dashboard/", cookie: good, want: 200},
@@ -139,40 +146,129 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-// cell is one table cell as rendered.
-type cell struct{ class, title, text, flags string }
-
-var (
-	tdRE    = regexp.MustCompile(`(?s)<td class="([^"]*)"(?: title="([^"]*)")?>(.*?)</td>`)
-	flagRE  = regexp.MustCompile(`(?s)<span class="flag"[^>]*>(.*?)</span>`)
-	tagRE   = regexp.MustCompile(`<[^>]*>`)
-	spaceRE = regexp.MustCompile(`\s+`)
-)
-
-func plain(s string) string {
-	return strings.TrimSpace(spaceRE.ReplaceAllString(html.UnescapeString(tagRE.ReplaceAllString(s, "")), " "))
+// cell is one table cell as rendered: its class, visible text (icon and words), the
+// filing's description that opens on a tap, the review's word and the problems.
+type cell struct {
+	class, text, full, review string
+	flags                     []string
 }
 
-// rowCells finds a community's row in the overview and returns its cells.
+var (
+	tdRE     = regexp.MustCompile(`(?s)<td class="([^"]*)">(.*?)</td>`)
+	fullRE   = regexp.MustCompile(`(?s)<p class="full">(.*?)</p>`)
+	reviewRE = regexp.MustCompile(`(?s)<span class="rv">(.*?)</span>`)
+	flagRE   = regexp.MustCompile(`(?s)<p class="flag">(.*?)</p>`)
+	liRE     = regexp.MustCompile(`(?s)<li[^>]*>(.*?)</li>`)
+	tagRE    = regexp.MustCompile(`<[^>]*>`)
+	spaceRE  = regexp.MustCompile(`[ \t\r\n]+`)
+)
+
+// plain is the text of some HTML, tags read as spaces.
+func plain(s string) string {
+	return strings.TrimSpace(spaceRE.ReplaceAllString(html.UnescapeString(tagRE.ReplaceAllString(s, " ")), " "))
+}
+
+// between returns the part of s from the first start after from to the next end.
+func between(t *testing.T, s, from, start, end string) string {
+	t.Helper()
+	i := strings.Index(s, from)
+	if i < 0 {
+		t.Fatalf("no %q", from)
+	}
+	s = s[i:]
+	j := strings.Index(s, start)
+	if j < 0 {
+		t.Fatalf("no %q after %q", start, from)
+	}
+	s = s[j:]
+	k := strings.Index(s, end)
+	if k < 0 {
+		t.Fatalf("no %q after %q", end, start)
+	}
+	return s[:k+len(end)]
+}
+
+// streetPart is a street's section of the overview.
+func streetPart(t *testing.T, body, street string) string {
+	return between(t, body, `<section class="street" id="street-`+street+`">`, "<section", "</section>")
+}
+
+// rowCells finds a community's row in a street's table and returns its cells.
 func rowCells(t *testing.T, body, street, community string) []cell {
 	t.Helper()
-	start := strings.Index(body, `<th class="name" scope="row"><a href="/dashboard/c/`+street+"/"+esc(community)+`">`+community+`</a></th>`)
-	if start < 0 {
-		t.Fatalf("no row of %s/%s", street, community)
-	}
-	row := body[start:]
-	row = row[:strings.Index(row, "</tr>")]
+	row := between(t, streetPart(t, body, street), `<tbody>`, `data-c="`+community+`">`, "</tr>")
 	var out []cell
 	for _, m := range tdRE.FindAllStringSubmatch(row, -1) {
-		c := cell{class: m[1], title: html.UnescapeString(m[2])}
-		if f := flagRE.FindStringSubmatch(m[3]); f != nil {
-			c.flags = plain(f[1])
-			m[3] = strings.Replace(m[3], f[0], "", 1)
+		c := cell{class: m[1]}
+		inner := m[2]
+		if f := fullRE.FindStringSubmatch(inner); f != nil {
+			c.full = plain(f[1])
 		}
-		c.text = plain(m[3])
+		if r := reviewRE.FindStringSubmatch(inner); r != nil {
+			c.review = plain(r[1])
+		}
+		for _, f := range flagRE.FindAllStringSubmatch(inner, -1) {
+			c.flags = append(c.flags, plain(f[1]))
+		}
+		inner = fullRE.ReplaceAllString(reviewRE.ReplaceAllString(flagRE.ReplaceAllString(inner, ""), ""), "")
+		c.text = plain(inner)
 		out = append(out, c)
 	}
 	return out
+}
+
+// card is a community's card on the overview, as a person reads it.
+type card struct {
+	marks, heading string
+	tags           string
+	owes, problems []string
+	reviews        []string
+	quiet, contact string
+	link           string
+}
+
+var (
+	cardRE    = regexp.MustCompile(`(?s)<article class="card ?([^"]*)" data-c="([^"]*)">(.*?)</article>`)
+	sectionRE = func(tag, class string) *regexp.Regexp {
+		return regexp.MustCompile(`(?s)<` + tag + ` class="` + class + `">(.*?)</` + tag + `>`)
+	}
+	ulOwes, ulProbs, ulRevs = sectionRE("ul", "owes"), sectionRE("ul", "probs"), sectionRE("ul", "revs")
+	pTags, pQuiet, pContact = sectionRE("p", "tags"), sectionRE("p", "quiet"), sectionRE("p", "contact")
+	h3RE                    = regexp.MustCompile(`(?s)<h3>(.*?)</h3>`)
+	moreRE                  = regexp.MustCompile(`<a class="more" href="([^"]*)">`)
+)
+
+// cards returns a street's cards in the order shown.
+func cards(t *testing.T, body, street string) (names []string, byName map[string]card) {
+	t.Helper()
+	byName = map[string]card{}
+	for _, m := range cardRE.FindAllStringSubmatch(streetPart(t, body, street), -1) {
+		inner := m[3]
+		c := card{marks: m[1]}
+		one := func(re *regexp.Regexp) string {
+			if f := re.FindStringSubmatch(inner); f != nil {
+				return plain(f[1])
+			}
+			return ""
+		}
+		items := func(re *regexp.Regexp) []string {
+			var out []string
+			if f := re.FindStringSubmatch(inner); f != nil {
+				for _, li := range liRE.FindAllStringSubmatch(f[1], -1) {
+					out = append(out, plain(li[1]))
+				}
+			}
+			return out
+		}
+		c.heading, c.tags, c.quiet, c.contact = one(h3RE), one(pTags), one(pQuiet), one(pContact)
+		c.owes, c.problems, c.reviews = items(ulOwes), items(ulProbs), items(ulRevs)
+		if l := moreRE.FindStringSubmatch(inner); l != nil {
+			c.link = l[1]
+		}
+		names = append(names, m[2])
+		byName[m[2]] = c
+	}
+	return names, byName
 }
 
 func TestOverview(t *testing.T) {
@@ -185,72 +281,153 @@ func TestOverview(t *testing.T) {
 	text := html.UnescapeString(body)
 	for _, want := range []string{
 		"数据截至 2021年7月12日 星期一 10:30（北京时间）",
-		`<div class="stat"><b>15</b>社区总数</div>`,
-		`<div class="stat ok"><b>0</b>全部报齐</div>`,
-		`<div class="stat warn"><b>1</b>有问题</div>`,
-		`<div class="stat late"><b>14</b>有逾期</div>`,
+		// The totals come first and are the filters.
+		`<label class="stat all" for="f-chengxi-all"><b>15</b>社区总数</label>`,
+		`<label class="stat ok" for="f-chengxi-ok"><b>0</b>全部报齐</label>`,
+		`<label class="stat warn" for="f-chengxi-warn"><b>1</b>有问题</label>`,
+		`<label class="stat late" for="f-chengxi-late"><b>15</b>有逾期</label>`, // 会员小组划分 and 联系户 were due 6月30日
+		`<input class="f f-all" type="radio" name="f-chengxi" id="f-chengxi-all" checked>`,
+		`<p class="none ok">还没有全部报齐的社区。</p>`,
 		`成立领导小组<span class="due">截止 6月20日</span>`,
 		`换届总结<span class="due">截止 7月20日</span>`,
-		`<th scope="col">初审</th><th scope="col">批复</th><th scope="col">照片<span class="due">要求 6–10 张</span></th>`,
-		`<div class="scroll">`,
+		`换届照片<span class="due">截止 7月20日</span>`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
-	// Rows in config order.
-	last := -1
-	for _, c := range fx.cfg.Streets[0].CommunityNames() {
-		i := strings.Index(body, ">"+c+"</a></th>")
-		if i < last {
-			t.Errorf("%s is out of config order", c)
+	for _, not := range []string{`<p class="none late">`, `<p class="none warn">`, ` title="`} {
+		if strings.Contains(body, not) {
+			t.Errorf("overview has %q", not)
 		}
-		last = i
 	}
+
+	// Cards, worst first: the eleven that filed nothing (in list order), then 李家窑
+	// (6 late, 12 days at most, problems and a return), 凤凰园 (6 late, 12 days),
+	// 柳杭 (5 late) and 大辛 (2 late).
+	order, byName := cards(t, body, "chengxi")
+	want := []string{"太平", "西冶街", "双山", "税务街", "白虎山", "新坦", "四十亩地", "龙泽园", "吉光", "大成", "北山",
+		"李家窑", "凤凰园", "柳杭", "大辛"}
+	if !slices.Equal(order, want) {
+		t.Errorf("cards in order %v, want %v", order, want)
+	}
+	var rows []string
+	for _, m := range regexp.MustCompile(`<tr class="c[^"]*" data-c="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+		rows = append(rows, m[1])
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("table rows in order %v, want %v", rows, want)
+	}
+
+	li := byName["李家窑"]
+	wantLi := card{marks: "late warn", heading: "李家窑社区 已完成 3/15 项",
+		tags: "⏰ 逾期 6 项 ⚠️ 2 项有问题 ↩️ 1 项被退回",
+		owes: []string{
+			"⏰ 会员小组划分 6月30日截止，已逾期 12 天",
+			"⏰ 会员联系户制度 6月30日截止，已逾期 12 天",
+			"⏰ 换届知识培训 7月8日截止，已逾期 4 天",
+			"⏰ 会员代表人数 7月6日截止，已逾期 6 天",
+			"⏰ 代表名单公示 7月9日截止，已逾期 3 天",
+			"↩️ 候选人名单 7月10日截止，已逾期 2 天",
+			"⏳ 选举结果 7月15日截止，还有 3 天",
+			"⏳ 换届总结 7月20日截止，还有 8 天",
+		},
+		problems: []string{
+			"⚠️ 会员数和总人口 会员占总人口 4.8%，低于要求的 5%（至少需要 240 名会员）",
+			"↩️ 候选人名单 缺少副会长候选人",
+		},
+		reviews: []string{"↩️ 初审被退回，原因：缺少副会长候选人，请补报"},
+		contact: "联系人：杨曰珩（书记）",
+		link:    "/dashboard/c/chengxi/" + esc("李家窑"),
+	}
+	if !reflect.DeepEqual(li, wantLi) {
+		t.Errorf("李家窑's card:\n got %+v\nwant %+v", li, wantLi)
+	}
+	dx := byName["大辛"]
+	if dx.marks != "late" || dx.tags != "⏰ 逾期 2 项" || dx.problems != nil ||
+		!slices.Equal(dx.reviews, []string{"✅ 初审已通过", "🕓 待批复"}) ||
+		!slices.Equal(dx.owes, []string{"⏰ 会员小组划分 6月30日截止，已逾期 12 天", "⏰ 会员联系户制度 6月30日截止，已逾期 12 天",
+			"⏳ 换届总结 7月20日截止，还有 8 天", "⏳ 换届照片 3 张（还需 3 张） 7月20日截止，还有 8 天"}) {
+		t.Errorf("大辛's card: %+v", dx)
+	}
+	if tp := byName["太平"]; len(tp.owes) != 11 || tp.owes[0] != "⏰ 成立领导小组 6月20日截止，已逾期 22 天" ||
+		tp.owes[10] != "⏳ 换届照片 0 张（还需 6 张） 7月20日截止，还有 8 天" || tp.reviews != nil {
+		t.Errorf("太平's card: %+v", tp)
+	}
+	// Names, not userids: a secretary bound in chat is named beside the configured one.
+	if c := byName["西冶街"].contact; c != "联系人：孙红莲（书记）、李丽（秘书长）" {
+		t.Errorf("西冶街's contacts: %q", c)
+	}
+
 	const (
-		lg, members, training, reps, publicity, candidates, election, summary, duties = 0, 1, 2, 3, 4, 5, 6, 7, 8
-		selfcheck, review1, review2, photos                                           = 11, 12, 13, 14
+		lg, members, training, reps, publicity, candidates, election, summary, photos, duties = 0, 1, 4, 5, 6, 7, 8, 9, 10, 11
+		selfcheck                                                                             = 14
 	)
 	for _, tc := range []struct {
 		community string
 		col       int
 		want      cell
 	}{
-		{"大辛", lg, cell{class: "ok", text: "✅成立领导小组已成立（6月15日）"}},
-		{"大辛", members, cell{class: "ok", text: "✅会员 320 人，总人口 6200…", title: "会员 320 人，总人口 6200 人，占 5.2%（要求不低于 5%）"}},
-		{"大辛", election, cell{class: "ok", text: "✅7月9日召开会员代表大会，选出 会…", title: seedFilings[6].summary}},
-		{"大辛", summary, cell{class: "open", text: "⏳还有 8 天", title: "未报，还有 8 天"}},
-		{"大辛", duties, cell{class: "idle", text: "▫️7月16日开始"}},
-		{"大辛", selfcheck, cell{class: "idle", text: "▫️7月21日开始"}},
-		{"大辛", review1, cell{class: "ok", text: "✅初审已通过"}},
-		{"大辛", review2, cell{class: "open", text: "⏳待批复"}},
-		{"大辛", photos, cell{class: "open", text: "⏳3/6–10 张"}},
-		{"李家窑", members, cell{class: "warn", text: "⚠️会员 230 人，总人口 4800…", title: seedFilings[8].summary,
-			flags: "会员占总人口 4.8%，低于要求的…"}},
-		{"李家窑", training, cell{class: "late", text: "⏰逾期 4 天", title: "未报，已逾期 4 天"}},
-		{"李家窑", reps, cell{class: "late", text: "⏰逾期 6 天", title: "未报，已逾期 6 天"}},
-		{"李家窑", publicity, cell{class: "late", text: "⏰逾期 3 天", title: "未报，已逾期 3 天"}},
-		{"李家窑", candidates, cell{class: "warn", text: "⚠️候选人：会长 杨曰珩，秘书长 赵敏", flags: "缺少副会长候选人"}},
-		{"李家窑", election, cell{class: "open", text: "⏳还有 3 天", title: "未报，还有 3 天"}},
-		{"李家窑", review1, cell{class: "warn", text: "⚠️初审被退回", title: "初审被退回，原因：缺少副会长候选人，请补报"}},
-		{"李家窑", review2, cell{class: "idle", text: "—"}},
-		{"李家窑", photos, cell{class: "ok", text: "✅7/6–10 张"}},
-		{"太平", lg, cell{class: "late", text: "⏰逾期 22 天", title: "未报，已逾期 22 天"}},
-		{"太平", photos, cell{class: "open", text: "⏳0/6–10 张"}},
-		{"柳杭", review1, cell{class: "open", text: "⏳待初审"}},
-		{"柳杭", photos, cell{class: "open", text: "⏳1/6–10 张"}},
-		{"北山", candidates, cell{class: "late", text: "⏰逾期 2 天", title: "未报，已逾期 2 天"}},
+		{"大辛", lg, cell{class: "ok", text: "✅ 已报", full: "领导小组已成立，组长 崔宏"}},
+		{"大辛", members, cell{class: "ok", text: "✅ 已报", full: "会员 320 人，总人口 6200 人，占 5.2%（要求不低于 5%）"}},
+		{"大辛", candidates, cell{class: "ok", text: "✅ 初审已通过", full: "候选人：会长 崔宏，副会长 王丽，秘书长 刘芳"}},
+		{"大辛", election, cell{class: "open", text: "🕓 待批复", full: fx.summaryOf(6)}},
+		{"大辛", summary, cell{class: "open", text: "⏳ 还有 8\u00a0天"}},
+		{"大辛", duties, cell{class: "idle", text: "▫️ 7月16日开始"}},
+		{"大辛", selfcheck, cell{class: "idle", text: "▫️ 7月21日开始"}},
+		{"大辛", photos, cell{class: "open", text: "⏳ 已收 3\u00a0张", full: "照片 3 张（还需 3 张）"}},
+		{"李家窑", members, cell{class: "warn", text: "⚠️ 有问题", full: fx.summaryOf(8),
+			flags: []string{"会员占总人口 4.8%，低于要求的 5%（至少需要 240 名会员）"}}},
+		{"李家窑", training, cell{class: "late", text: "⏰ 逾期 4\u00a0天"}},
+		{"李家窑", reps, cell{class: "late", text: "⏰ 逾期 6\u00a0天"}},
+		{"李家窑", publicity, cell{class: "late", text: "⏰ 逾期 3\u00a0天"}},
+		{"李家窑", candidates, cell{class: "warn", text: "↩️ 初审被退回", full: "候选人：会长 杨曰珩，秘书长 赵敏", flags: []string{"缺少副会长候选人"}}},
+		{"李家窑", election, cell{class: "open", text: "⏳ 还有 3\u00a0天"}},
+		{"李家窑", photos, cell{class: "ok", text: "✅ 已收 7\u00a0张", full: "照片 7 张"}},
+		{"太平", lg, cell{class: "late", text: "⏰ 逾期 22\u00a0天"}},
+		{"太平", photos, cell{class: "open", text: "⏳ 已收 0\u00a0张", full: "照片 0 张（还需 6 张）"}},
+		{"柳杭", candidates, cell{class: "open", text: "🕓 待初审", full: "候选人：会长 朱训岩，副会长 陈静，秘书长 李娜"}},
+		{"北山", candidates, cell{class: "late", text: "⏰ 逾期 2\u00a0天"}},
 	} {
 		cells := rowCells(t, body, "chengxi", tc.community)
-		if len(cells) != len(fx.cfg.Streets[0].FilingSteps())+3 {
-			t.Fatalf("%s: %d cells, want %d", tc.community, len(cells), len(fx.cfg.Streets[0].FilingSteps())+3)
+		if want := len(fx.cfg.Streets[0].Steps); len(cells) != want {
+			t.Fatalf("%s: %d cells, want %d", tc.community, len(cells), want)
 		}
-		if got := cells[tc.col]; got != tc.want {
+		if got := cells[tc.col]; !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s column %d:\n got %+v\nwant %+v", tc.community, tc.col, got, tc.want)
 		}
 	}
-	if !strings.Contains(body, `<span class="flag" title="会员占总人口 4.8%，低于要求的 5%（至少需要 240 名会员）">`) {
-		t.Errorf("a truncated flag keeps its full text in the title")
+
+	// Filed with a problem and waiting for the office: the cell says both.
+	ctx := context.Background()
+	if err := fx.store.Save(ctx, campaign.Filing{Street: "chengxi", Community: "凤凰园", Item: campaign.ItemCandidates,
+		Value: campaign.Value{Roster: roster("徐海峰", "", "周敏")}, By: "xuhaifeng", At: testNow.Add(-time.Hour), Raw: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	body = fx.do(t, "GET", "/dashboard/", fx.login(t)).Body.String()
+	got := rowCells(t, body, "chengxi", "凤凰园")[candidates]
+	if want := (cell{class: "warn", text: "⚠️ 有问题", full: "候选人：会长 徐海峰，秘书长 周敏", review: "待初审",
+		flags: []string{"缺少副会长候选人"}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("a problem awaiting review:\n got %+v\nwant %+v", got, want)
+	}
+	if !strings.Contains(body, `<label class="stat warn" for="f-chengxi-warn"><b>2</b>有问题</label>`) {
+		t.Errorf("the problem count did not follow the filing")
+	}
+}
+
+// TestContacts names who files for a community, and says so when nobody does.
+func TestContacts(t *testing.T) {
+	st := &campaign.Street{ID: "x", Name: "X街道", Communities: []campaign.Community{{Name: "甲"}, {Name: "乙"}},
+		People: []campaign.Person{{UserID: "a1", Name: "王芳", Role: campaign.RoleSecretary, Community: "甲", Title: "书记"},
+			{UserID: "a2", Role: campaign.RoleSecretary, Community: "甲", Title: "主任"}}}
+	people := st.PeopleOf([]campaign.Binding{{UserID: "b1", Street: "x", Role: campaign.RoleSecretary, Community: "甲", Name: "李丽"}})
+	for community, want := range map[string]string{
+		"甲": "联系人：王芳（书记）、甲主任、李丽",
+		"乙": "联系人：还没有人绑定为本社区的报送人",
+	} {
+		if got := contacts(people, community); got != want {
+			t.Errorf("%s: %q, want %q", community, got, want)
+		}
 	}
 }
 
@@ -261,13 +438,20 @@ func TestSeveralStreets(t *testing.T) {
 	fx.cfg.Streets = append(fx.cfg.Streets, east)
 	body := fx.do(t, "GET", "/dashboard/", fx.login(t)).Body.String()
 	for _, want := range []string{`<a href="#street-chengxi">城西街道</a>`, `<a href="#street-dongcheng">东城街道</a>`,
-		`<section class="street" id="street-dongcheng">`, `<div class="stat"><b>2</b>社区总数</div>`} {
+		`<section class="street" id="street-dongcheng">`, `<label class="stat all" for="f-dongcheng-all"><b>2</b>社区总数</label>`,
+		`name="f-dongcheng"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lacks %q", want)
 		}
 	}
 	if c := rowCells(t, body, "dongcheng", "大辛"); c[0].class != "late" {
 		t.Errorf("东城 大辛 has filed nothing, its first cell is %+v", c[0])
+	}
+	if c := rowCells(t, body, "chengxi", "大辛"); c[0].class != "ok" {
+		t.Errorf("城西 大辛 filed its leading group, its first cell is %+v", c[0])
+	}
+	if names, _ := cards(t, body, "dongcheng"); !slices.Equal(names, []string{"大辛", "李家窑"}) {
+		t.Errorf("东城's cards: %v", names)
 	}
 }
 
@@ -287,15 +471,17 @@ func TestCommunityPage(t *testing.T) {
 		{"大辛", 200, []string{
 			"<h1>大辛社区</h1>", "城西街道 · 数据截至 2021年7月12日",
 			"✅ 成立领导小组", "会员 320 人，总人口 6200 人，占 5.2%（要求不低于 5%）", "7月9日 报送 · 崔宏",
-			"↳ ✅ 初审已通过", "↳ ⏳ 待批复", "⏳ 换届总结", "未报，还有 8 天", "▫️ 自查", "7月21日开始，7月31日截止",
+			"↳ ✅ 初审已通过", "↳ 🕓 待批复", "⏳ 换届总结", "未报，7月20日截止，还有 8 天", "▫️ 自查", "7月21日开始，7月31日截止",
 			"已收 3 张", "要求 6–10 张",
-			`<img src="/dashboard/photo/chengxi/` + esc("大辛") + `/1?v=` + list[0].Hash[:16] + `" alt="第 1 张：大辛社区_20210715_01.jpg" loading="lazy" width="320" height="240">`,
-			`/dashboard/photo/chengxi/` + esc("大辛") + `/3?v=` + list[2].Hash[:16],
+			// A tile shows the thumbnail and opens the original.
+			`<a href="/dashboard/photo/chengxi/` + esc("大辛") + `/1?v=` + list[0].Hash[:16] + `"><img src="/dashboard/thumb/chengxi/` + esc("大辛") + `/1?v=` + list[0].Hash[:16] + `" alt="第 1 张：大辛社区_20210715_01.jpg（点开看原图）" loading="lazy" width="360" height="360"></a>`,
+			`<a href="/dashboard/photo/chengxi/` + esc("大辛") + `/3?v=` + list[2].Hash[:16] + `"><img src="/dashboard/thumb/chengxi/` + esc("大辛") + `/3?v=` + list[2].Hash[:16] + `"`,
+			"联系人：崔宏（书记）",
 			`<a class="button" href="/dashboard/zip/chengxi/` + esc("大辛") + `" download>下载全部照片（zip）</a>`,
 			`<a class="back" href="/dashboard/">`,
-		}, []string{"/4?v="}},
+		}, []string{"/4?v=", ` title="`}},
 		{"李家窑", 200, []string{"⚠️ 会员数和总人口", "<li>会员占总人口 4.8%，低于要求的 5%（至少需要 240 名会员）</li>",
-			"<li>缺少副会长候选人</li>", "↳ ⚠️ 初审被退回，原因：缺少副会长候选人，请补报", "⏰ 换届知识培训", "未报，已逾期 4 天"}, nil},
+			"<li>缺少副会长候选人</li>", "↳ ↩️ 初审被退回，原因：缺少副会长候选人，请补报", "⏰ 换届知识培训", "未报，7月8日截止，已逾期 4 天"}, nil},
 		{"太平", 200, []string{"还没有收到照片。", "已收 0 张"}, []string{"下载全部照片", "<img"}},
 		{"不存在", 404, []string{"页面不存在"}, nil},
 		{"大辛社区", 404, nil, nil},
@@ -420,19 +606,27 @@ func TestPhotoTraversal(t *testing.T) {
 		"/dashboard/photo/chengxi/" + esc("太平") + "/4", // a folder
 		"/dashboard/photo/chengxi/" + esc("太平") + "/5", // no such photo
 	} {
-		t.Run(target, func(t *testing.T) {
-			w := fx.do(t, "GET", target, cookie)
-			if w.Code != 404 {
-				t.Fatalf("status %d, want 404", w.Code)
-			}
-			if strings.Contains(w.Body.String(), "TOP-SECRET") || w.Header().Get("Content-Type") == "image/jpeg" {
-				t.Fatalf("served a file: %.100q", w.Body.String())
-			}
-		})
+		// Thumbnails are found the same way as photos.
+		for _, target := range []string{target, strings.Replace(target, "/photo/", "/thumb/", 1)} {
+			t.Run(target, func(t *testing.T) {
+				w := fx.do(t, "GET", target, cookie)
+				if w.Code != 404 {
+					t.Fatalf("status %d, want 404", w.Code)
+				}
+				if strings.Contains(w.Body.String(), "TOP-SECRET") || w.Header().Get("Content-Type") == "image/jpeg" {
+					t.Fatalf("served a file: %.100q", w.Body.String())
+				}
+			})
+		}
+	}
+	if _, err := os.Stat(filepath.Join(fx.archive, ".thumbs")); err == nil {
+		t.Errorf("a thumbnail was made of a file outside the archive")
 	}
 	fx.srv.ArchiveDir = ""
-	if w := fx.do(t, "GET", "/dashboard/photo/chengxi/"+d+"/1", cookie); w.Code != 404 {
-		t.Fatalf("no archive folder: %d", w.Code)
+	for _, kind := range []string{"photo", "thumb"} {
+		if w := fx.do(t, "GET", "/dashboard/"+kind+"/chengxi/"+d+"/1", cookie); w.Code != 404 {
+			t.Fatalf("no archive folder: %s %d", kind, w.Code)
+		}
 	}
 }
 
@@ -521,26 +715,71 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
-type failingFilings struct{ storage.Filings }
+type failingFilings struct{ inner Records }
 
 var errDown = errors.New("redis down")
 
-func (failingFilings) Current(context.Context, string, string) (map[campaign.Item]campaign.Filing, error) {
+func (failingFilings) Record(context.Context, string, string) (*campaign.Record, error) {
 	return nil, errDown
 }
 
-func (failingFilings) CurrentAll(context.Context, string, []string) (map[string]map[campaign.Item]campaign.Filing, error) {
+func (failingFilings) Records(context.Context, string) (map[string]*campaign.Record, error) {
 	return nil, errDown
 }
 
 func TestStoreDown(t *testing.T) {
 	fx := newFixture(t)
 	cookie := fx.login(t)
-	fx.srv.Filings = failingFilings{fx.filings}
+	fx.srv.Filings = failingFilings{inner: fx.filings}
 	for _, target := range []string{"/dashboard/", "/dashboard/c/chengxi/" + esc("大辛")} {
 		w := fx.do(t, "GET", target, cookie)
 		if w.Code != 500 || !strings.Contains(w.Body.String(), "暂时无法读取数据，请稍后刷新重试。") || strings.Contains(w.Body.String(), "redis") {
 			t.Errorf("%s: %d %.200s", target, w.Code, w.Body.String())
+		}
+	}
+}
+
+func TestGzip(t *testing.T) {
+	fx := newFixture(t)
+	cookie := fx.login(t)
+	plainBody := fx.do(t, "GET", "/dashboard/", cookie).Body.Bytes()
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"", false}, {"gzip, deflate, br", true}, {"br;q=1.0, gzip;q=0.8", true}, {"gzip;q=0", false},
+		{"*", true}, {"*;q=0, gzip", true}, {"gzip;q=0, *", false}, {"br", false}, {"GZIP", true}, {"gzip;q=x", false},
+	} {
+		r := httptest.NewRequest("GET", "/dashboard/", nil)
+		r.AddCookie(cookie)
+		if tc.accept != "" {
+			r.Header.Set("Accept-Encoding", tc.accept)
+		}
+		w := httptest.NewRecorder()
+		fx.srv.ServeHTTP(w, r)
+		h := w.Header()
+		if got := h.Get("Content-Encoding") == "gzip"; got != tc.gzip {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", tc.accept, got, tc.gzip)
+			continue
+		}
+		if h.Get("Vary") != "Accept-Encoding" || h.Get("Content-Length") != itoa(w.Body.Len()) {
+			t.Errorf("Accept-Encoding %q: Vary %q, Content-Length %q for %d bytes", tc.accept, h.Get("Vary"), h.Get("Content-Length"), w.Body.Len())
+		}
+		body := w.Body.Bytes()
+		if tc.gzip {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+			if tc.accept == "gzip, deflate, br" {
+				t.Logf("overview of 15 communities: %d bytes, %d gzipped (%.0f%%)", len(body), w.Body.Len(), 100*float64(w.Body.Len())/float64(len(body)))
+			}
+		}
+		if !bytes.Equal(body, plainBody) {
+			t.Errorf("Accept-Encoding %q: not the same page", tc.accept)
 		}
 	}
 }

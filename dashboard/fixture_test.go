@@ -40,7 +40,8 @@ var testNow = time.Date(2021, 7, 12, 10, 30, 0, 0, campaign.Shanghai)
 type fixture struct {
 	srv     *Server
 	cfg     *config.Config
-	filings storage.Filings
+	store   *storage.Redis
+	filings Records
 	photos  storage.Photos
 	archive string              // the archive folder, inside dir
 	dir     string              // holds the archive and secret.jpg beside it
@@ -89,6 +90,7 @@ func newFixture(t *testing.T) *fixture {
 	store := storage.NewRedis(testredis.Client(t))
 	fx := &fixture{
 		cfg:     cfg,
+		store:   store,
 		filings: store,
 		photos:  store,
 		dir:     t.TempDir(),
@@ -102,6 +104,7 @@ func newFixture(t *testing.T) *fixture {
 		Config:     cfg,
 		Filings:    fx.filings,
 		Photos:     fx.photos,
+		Bindings:   store,
 		ArchiveDir: fx.archive,
 		Token:      testToken,
 		Clock:      func() time.Time { return testNow },
@@ -121,35 +124,53 @@ func (fx *fixture) zipCalls() []zipCall {
 	return calls
 }
 
-// filed is one filing of the fixture: days before testNow, flags, and a review.
+// filed is one filing of the fixture and the office's review of it.
 type filed struct {
 	community string
 	item      campaign.Item
-	summary   string
-	flags     []string
+	value     campaign.Value
 	review    string // approved | returned | ""
 	reason    string
 }
 
+func d(m, day int) campaign.Date { return campaign.Date{Year: 2021, Month: time.Month(m), Day: day} }
+
+func roster(president, vice, secretary string) campaign.Roster {
+	r := campaign.Roster{President: []string{president}, SecretaryGeneral: []string{secretary}}
+	if vice != "" {
+		r.VicePresidents = []string{vice}
+	}
+	return r
+}
+
 // seedFilings is what the communities have filed by 7月12日.
 var seedFilings = []filed{
-	{community: "大辛", item: campaign.ItemLeadingGroup, summary: "成立领导小组已成立（6月15日）"},
-	{community: "大辛", item: campaign.ItemMembers, summary: "会员 320 人，总人口 6200 人，占 5.2%（要求不低于 5%）"},
-	{community: "大辛", item: campaign.ItemTraining, summary: "换届知识培训已参加（7月8日）"},
-	{community: "大辛", item: campaign.ItemRepresentatives, summary: "会员代表 50 名"},
-	{community: "大辛", item: campaign.ItemPublicity, summary: "代表名单公示 7月2日至7月4日（3 天）"},
-	{community: "大辛", item: campaign.ItemCandidates, summary: "候选人：会长 崔宏，副会长 王丽，秘书长 刘芳", review: "approved"},
-	{community: "大辛", item: campaign.ItemElection, summary: "7月9日召开会员代表大会，选出 会长 崔宏，副会长 王丽，秘书长 刘芳，理事 11 人"},
-	{community: "李家窑", item: campaign.ItemLeadingGroup, summary: "成立领导小组已成立（6月18日）"},
-	{community: "李家窑", item: campaign.ItemMembers, summary: "会员 230 人，总人口 4800 人，占 4.8%（要求不低于 5%）",
-		flags: []string{"会员占总人口 4.8%，低于要求的 5%（至少需要 240 名会员）"}},
-	{community: "李家窑", item: campaign.ItemCandidates, summary: "候选人：会长 杨曰珩，秘书长 赵敏",
-		flags: []string{"缺少副会长候选人"}, review: "returned", reason: "缺少副会长候选人，请补报"},
-	{community: "柳杭", item: campaign.ItemLeadingGroup, summary: "成立领导小组已成立（6月16日）"},
-	{community: "柳杭", item: campaign.ItemMembers, summary: "会员 170 人，总人口 3200 人，占 5.3%（要求不低于 5%）"},
-	{community: "柳杭", item: campaign.ItemCandidates, summary: "候选人：会长 朱训岩，副会长 陈静，秘书长 李娜"},
-	{community: "凤凰园", item: campaign.ItemLeadingGroup, summary: "成立领导小组已成立（6月19日）"},
-	{community: "凤凰园", item: campaign.ItemRepresentatives, summary: "会员人数较少，召开会员大会（不推选代表）"},
+	{community: "大辛", item: campaign.ItemLeadingGroup, value: campaign.Value{Leader: "崔宏"}},
+	{community: "大辛", item: campaign.ItemMembers, value: campaign.Value{Members: 320, Population: 6200}},
+	{community: "大辛", item: campaign.ItemTraining, value: campaign.Value{Date: d(7, 8)}},
+	{community: "大辛", item: campaign.ItemRepresentatives, value: campaign.Value{Count: 50}},
+	{community: "大辛", item: campaign.ItemPublicity, value: campaign.Value{Start: d(7, 2)}},
+	{community: "大辛", item: campaign.ItemCandidates, value: campaign.Value{Roster: roster("崔宏", "王丽", "刘芳")}, review: "approved"},
+	{community: "大辛", item: campaign.ItemElection, value: campaign.Value{Date: d(7, 9), Roster: func() campaign.Roster {
+		r := roster("崔宏", "王丽", "刘芳")
+		r.CouncilSize = 11
+		return r
+	}()}},
+	{community: "李家窑", item: campaign.ItemLeadingGroup, value: campaign.Value{Leader: "杨曰珩"}},
+	{community: "李家窑", item: campaign.ItemMembers, value: campaign.Value{Members: 230, Population: 4800}},
+	{community: "李家窑", item: campaign.ItemCandidates, value: campaign.Value{Roster: roster("杨曰珩", "", "赵敏")},
+		review: "returned", reason: "缺少副会长候选人，请补报"},
+	{community: "柳杭", item: campaign.ItemLeadingGroup, value: campaign.Value{Leader: "朱训岩"}},
+	{community: "柳杭", item: campaign.ItemMembers, value: campaign.Value{Members: 170, Population: 3200}},
+	{community: "柳杭", item: campaign.ItemCandidates, value: campaign.Value{Roster: roster("朱训岩", "陈静", "李娜")}},
+	{community: "凤凰园", item: campaign.ItemLeadingGroup, value: campaign.Value{Leader: "徐海峰"}},
+	{community: "凤凰园", item: campaign.ItemRepresentatives, value: campaign.Value{Assembly: true}},
+}
+
+// summaryOf is how the dashboard describes seed filing i.
+func (fx *fixture) summaryOf(i int) string {
+	f := seedFilings[i]
+	return fx.cfg.Streets[0].Describe(campaign.Filing{Item: f.item, Value: f.value})
 }
 
 // seedPhotos is how many JPEGs each community sent.
@@ -160,20 +181,27 @@ func (fx *fixture) seed(t *testing.T) {
 	ctx := context.Background()
 	at := testNow.Add(-72 * time.Hour)
 	for i, f := range seedFilings {
-		fl := campaign.Filing{Street: "chengxi", Community: f.community, Item: f.item, Summary: f.summary,
-			Flags: f.flags, By: "cuihong", At: at.Add(time.Duration(i) * time.Minute), Raw: f.summary}
-		if err := fx.filings.Save(ctx, fl, true); err != nil {
+		fl := campaign.Filing{Street: "chengxi", Community: f.community, Item: f.item, Value: f.value,
+			By: "cuihong", At: at.Add(time.Duration(i) * time.Minute), Raw: "seed"}
+		if err := fx.store.Save(ctx, fl); err != nil {
 			t.Fatal(err)
 		}
 		if f.review == "" {
 			continue
 		}
-		rv := campaign.Filing{Street: "chengxi", Community: f.community, Item: f.item.Review(),
-			Fields:  map[string]string{"of": fl.At.UTC().Format(time.RFC3339Nano), "status": f.review, "reason": f.reason},
-			Summary: "reviewed", By: "luolimei", At: fl.At.Add(time.Hour)}
-		if err := fx.filings.Save(ctx, rv, false); err != nil {
+		rv := campaign.Review{Item: f.item, Of: fl.Stamp(), Status: f.review, Reason: f.reason, By: "luolimei", At: fl.At.Add(time.Hour)}
+		if err := fx.store.SaveReview(ctx, "chengxi", f.community, rv, "seed"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A secretary bound in chat, beside 西冶街's configured 书记.
+	code, _, err := fx.store.RequestBinding(ctx, campaign.Binding{UserID: "lili01", Street: "chengxi", Role: campaign.RoleSecretary,
+		Community: "西冶街", Title: "秘书长", Name: "李丽", At: at}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.store.ApproveBinding(ctx, "chengxi", code, "luolimei", at); err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range slices.Sorted(maps.Keys(seedPhotos)) {
 		for i := range seedPhotos[c] {
@@ -185,9 +213,15 @@ func (fx *fixture) seed(t *testing.T) {
 // addJPEG writes a generated JPEG into the archive and records it with AddPhoto.
 func (fx *fixture) addJPEG(t *testing.T, community string, i int) {
 	t.Helper()
-	data := testJPEG(t, 320, 240, len(fx.jpegs[community])+i+len(community))
+	fx.addPhoto(t, community, testJPEG(t, 320, 240, len(fx.jpegs[community])+i+len(community)), 320, 240)
+}
+
+// addPhoto writes data into the archive as the community's next photo and records it.
+func (fx *fixture) addPhoto(t testing.TB, community string, data []byte, width, height int) storage.Photo {
+	t.Helper()
 	sum := sha256.Sum256(data)
-	name := fmt.Sprintf("%s社区_20210715_%02d.jpg", community, i+1)
+	n := len(fx.jpegs[community])
+	name := fmt.Sprintf("%s社区_20210715_%02d.jpg", community, n+1)
 	rel := filepath.ToSlash(filepath.Join("chengxi", community, name))
 	full := filepath.Join(fx.archive, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -197,11 +231,12 @@ func (fx *fixture) addJPEG(t *testing.T, community string, i int) {
 		t.Fatal(err)
 	}
 	p := storage.Photo{Hash: hex.EncodeToString(sum[:]), Path: rel, Name: name, Size: int64(len(data)),
-		Width: 320, Height: 240, By: "cuihong", At: testNow.Add(-time.Duration(i) * time.Hour)}
+		Width: width, Height: height, By: "cuihong", At: testNow.Add(-time.Duration(n) * time.Hour)}
 	if _, err := fx.photos.AddPhoto(context.Background(), "chengxi", community, p, fx.cfg.Streets[0].Rules.Photos.Max); err != nil {
 		t.Fatal(err)
 	}
 	fx.jpegs[community] = append(fx.jpegs[community], data)
+	return p
 }
 
 // testJPEG draws a sky, a building and a red banner, different for every seed.

@@ -1,24 +1,27 @@
 package dashboard
 
-import "huanjie/campaign"
-
 // uiText holds every word the dashboard shows, so the wording lives in one place.
 // Templates read it as .T; the Go code formats the few sentences with numbers in them.
 type uiText struct {
 	Title            string // page title and heading
 	Lang             string
 	AsOf             string // before the "as of" time
-	Legend           []legendEntry
 	Community        string // header of the first column
-	Candidates       string // 初审 column
-	Election         string // 批复 column
-	Photos           string // 照片 column
 	DueShort         string // before a due date in a column header
 	Total            string
 	AllFiled         string
 	Problems         string
 	Overdue          string
-	Unit             string // 个
+	FilterHint       string // above the totals: they filter when tapped
+	NoneLate         string // a filter that matches nothing
+	NoneProblems     string
+	NoneComplete     string
+	OwesHeading      string
+	ProblemsHeading  string
+	ReviewsHeading   string
+	NothingOwed      string
+	More             string // a card's link to the community's page
+	TapForOriginal   string
 	Streets          string // nav heading when there are several streets
 	Back             string
 	StepsHeading     string
@@ -36,36 +39,26 @@ type uiText struct {
 	Footer           string
 }
 
-type legendEntry struct{ Icon, Text string }
-
-// Status icons, the same as the chat uses (handlers/query.go).
-const (
-	iconFiled   = "✅"
-	iconFlagged = "⚠️"
-	iconOverdue = "⏰"
-	iconOpen    = "⏳"
-	iconIdle    = "▫️"
-	iconNone    = "—"
-)
-
 var ui = uiText{
-	Title:     "计生协换届进度",
-	Lang:      "zh-CN",
-	AsOf:      "数据截至",
-	Community: "社区",
-	Legend: []legendEntry{
-		{iconFiled, "已报"}, {iconFlagged, "有问题"}, {iconOverdue, "逾期未报"},
-		{iconOpen, "未到截止"}, {iconIdle, "未开始"},
-	},
-	Candidates:       "初审",
-	Election:         "批复",
-	Photos:           "照片",
+	Title:            "计生协换届进度",
+	Lang:             "zh-CN",
+	AsOf:             "数据截至",
+	Community:        "社区",
 	DueShort:         "截止",
 	Total:            "社区总数",
 	AllFiled:         "全部报齐",
 	Problems:         "有问题",
 	Overdue:          "有逾期",
-	Unit:             "个",
+	FilterHint:       "点数字只看这类社区，按最需关注的排在前面",
+	NoneLate:         "没有逾期的社区。",
+	NoneProblems:     "没有报送有问题的社区。",
+	NoneComplete:     "还没有全部报齐的社区。",
+	OwesHeading:      "还欠",
+	ProblemsHeading:  "问题",
+	ReviewsHeading:   "街道审核",
+	NothingOwed:      "目前没有欠报的项目。",
+	More:             "查看各项详情和照片 ›",
+	TapForOriginal:   "点照片看原图（原图较大，建议在 Wi-Fi 下查看）。",
 	Streets:          "街道",
 	Back:             "‹ 返回总览",
 	StepsHeading:     "各项报送",
@@ -85,29 +78,27 @@ var ui = uiText{
 
 // Sentences with numbers, and the words of each state.
 const (
-	fmtAsOf         = "%d年%d月%d日 %s %02d:%02d（北京时间）"
-	fmtDue          = "%s截止"
-	fmtStarts       = "%s开始"
-	fmtWindow       = "%s开始，%s截止"
-	fmtOverdueDays  = "未报，已逾期 %d 天"
-	fmtDaysLeft     = "未报，还有 %d 天"
-	txtDueToday     = "未报，今天截止"
-	fmtOverdueShort = "逾期 %d 天" // in a table cell, where the icon already says 未报
-	fmtLeftShort    = "还有 %d 天"
-	txtTodayShort   = "今天截止"
-	fmtFiledMeta    = "%s 报送 · %s"
-	fmtPhotoCell    = "%d/%s 张"
-	fmtPhotoRange   = "%d–%d"
-	fmtCommunity    = "%s社区"
-	fmtZipName      = "%s_%s社区_换届照片.zip"
-	fmtReviewReason = "%s，原因：%s"
-	fmtPhotoAlt     = "第 %d 张：%s"
+	fmtAsOf          = "%d年%d月%d日 %s %02d:%02d（北京时间）"
+	fmtDue           = "%s截止"
+	fmtStarts        = "%s开始"
+	fmtWindow        = "%s开始，%s截止"
+	fmtOverdueShort  = "逾期 %d\u00a0天" // in a table cell, where the icon already says 未报
+	fmtLeftShort     = "还有 %d\u00a0天"
+	txtTodayShort    = "今天截止"
+	fmtFiledMeta     = "%s 报送 · %s"
+	fmtPhotoCell     = "已收 %d\u00a0张"
+	fmtCommunity     = "%s社区"
+	fmtZipName       = "%s_%s社区_换届照片.zip"
+	fmtReviewReason  = "%s，原因：%s"
+	fmtPhotoAlt      = "第 %d 张：%s（点开看原图）"
+	fmtProgress      = "已完成 %d/%d 项"
+	fmtLateItems     = "逾期 %d 项"
+	fmtProblemItems  = "%d 项有问题"
+	fmtReturnedItems = "%d 项被退回"
+	fmtNext          = "下一项：%s，%s"
+	fmtContacts      = "联系人：%s"
+	fmtNameTitle     = "%s（%s）"
+	txtNoContact     = "联系人：还没有人绑定为本社区的报送人"
 )
 
 var weekdays = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
-
-// reviewWords say each review state in a table cell.
-var reviewWords = map[campaign.Item]map[string]string{
-	campaign.ItemCandidates: {campaign.ReviewPending: "待初审", campaign.ReviewApproved: "初审已通过", campaign.ReviewReturned: "初审被退回"},
-	campaign.ItemElection:   {campaign.ReviewPending: "待批复", campaign.ReviewApproved: "已批复备案", campaign.ReviewReturned: "批复被退回"},
-}

@@ -3,14 +3,17 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"huanjie/campaign"
-	"huanjie/config"
 )
+
+// Every view model here is filled from campaign's judgement (StreetState,
+// CommunityState, ItemState) and its wording (Summary, Describe, Due, Word): the
+// dashboard decides how things look, never where a community stands.
 
 // page is what every template gets.
 type page struct {
@@ -25,31 +28,64 @@ type page struct {
 	Card    *cardView    // a community's page
 }
 
-// streetView is one street's table on the overview.
+// streetView is one street on the overview: its totals (which are also the filters),
+// then the communities worst first, as phone cards and as a desktop table.
 type streetView struct {
-	ID, Name, Anchor            string
-	Steps                       []stepHead
-	Rows                        []rowView
-	Total, Done, Problems, Late int
-	PhotoRule                   string
+	ID, Name, Anchor string
+	Filters          []filterView
+	Steps            []stepHead
+	Communities      []communityView
+}
+
+// filterView is one total, which shows only the communities it counts when tapped.
+type filterView struct {
+	Key, Label, Empty string
+	Count             int
 }
 
 type stepHead struct{ Label, Due string }
 
-// rowView is one community's row.
-type rowView struct {
-	Name, Link string
-	Cells      []cellView
-	Candidates cellView
-	Election   cellView
-	Photos     cellView
+// communityView is one community: a card on a phone, a row on a desktop.
+type communityView struct {
+	Name, Title, Link string
+	Marks             string // the filters it belongs to: "late warn", "ok"
+	Progress          string // 已完成 5/15 项
+	Complete          bool
+	Tags              []tagView
+	Owes              []owedView
+	Problems          []problemView
+	Reviews           []reviewView
+	Next              string // when nothing is owed: the next item that opens
+	Contacts          string
+	Cells             []cellView
 }
 
-// cellView is one status: an icon, a short text and the full text for the title.
+type tagView struct{ Class, Text string }
+
+// owedView is one item a community owes now.
+type owedView struct {
+	Icon, Label, Detail, Due, Class string
+}
+
+// problemView is one item filed with problems, each problem in full.
+type problemView struct {
+	Icon, Label string
+	Problems    []string
+}
+
+// reviewView is the office's decision on a reviewed item.
+type reviewView struct {
+	Icon, Label, Text, Class string
+}
+
+// cellView is one item in the desktop table: an icon and a few words; the filing's full
+// description opens on a tap (no hover: phones and touch screens have none); problems
+// are always shown in full.
 type cellView struct {
-	Icon, Text, Full, Class string
-	Flags                   []string // shown in the warning colour
-	FlagsFull               string
+	Icon, Text, Class string
+	Full              string // "" when Text says it all
+	Review            string // the review's word when the status does not already say it
+	Flags             []string
 }
 
 // cardView is a community's page.
@@ -60,6 +96,7 @@ type cardView struct {
 	PhotoCount, PhotoRule    string
 	PhotoClass               string
 	ZipURL                   string
+	Contacts                 string
 }
 
 // stepCard is one step on a community's page.
@@ -73,20 +110,8 @@ type stepCard struct {
 }
 
 type photoView struct {
-	URL, Alt      string
-	Width, Height int
-}
-
-// cellChars is how many characters of a summary or flag fit in a table cell.
-const cellChars = 18
-
-// truncate shortens s to n characters with an ellipsis.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	URL, Thumb, Alt string
+	Side            int
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -109,82 +134,81 @@ func asOf(t time.Time) string {
 	return fmt.Sprintf(fmtAsOf, t.Year(), int(t.Month()), t.Day(), weekdays[t.Weekday()], t.Hour(), t.Minute())
 }
 
-// stepStatus says where a community stands on one step, the way the chat's card does:
-// text in full, and short for a table cell.
-func stepStatus(st campaign.Step, f campaign.Filing, filed bool, today campaign.Date) (icon, class, text, short string) {
+// classOf is the CSS class of a judged status.
+func classOf(st campaign.Status) string {
+	switch st {
+	case campaign.StatusFiled, campaign.StatusApproved:
+		return "ok"
+	case campaign.StatusProblem, campaign.StatusReturned:
+		return "warn"
+	case campaign.StatusOverdue:
+		return "late"
+	case campaign.StatusNotOpen, campaign.StatusExempt:
+		return "idle"
+	}
+	return "open"
+}
+
+// stepCell renders one item's judged state in a table cell.
+func stepCell(s *campaign.Street, is *campaign.ItemState) cellView {
+	c := cellView{Icon: is.Status.Icon(), Class: classOf(is.Status), Text: is.Word(), Flags: is.Problems}
 	switch {
-	case filed && f.Flagged():
-		return iconFlagged, "warn", f.Summary, f.Summary
-	case filed:
-		return iconFiled, "ok", f.Summary, f.Summary
-	case !st.Open(today):
-		s := fmt.Sprintf(fmtStarts, st.Start)
-		return iconIdle, "idle", s, s
-	case st.Overdue(today):
-		n := -today.DaysUntil(st.Due)
-		return iconOverdue, "late", fmt.Sprintf(fmtOverdueDays, n), fmt.Sprintf(fmtOverdueShort, n)
-	case today == st.Due:
-		return iconOpen, "open", txtDueToday, txtTodayShort
+	case is.Exemption != nil:
+		c.Full = s.Summary(is) // 免报（原因）
+	case is.Def.Kind == campaign.KindPhotos:
+		c.Text, c.Full = fmt.Sprintf(fmtPhotoCell, is.Photos), s.Summary(is)
+	case is.Filing != nil:
+		c.Full = s.Summary(is)
+	case is.Status == campaign.StatusNotOpen:
+		c.Text = fmt.Sprintf(fmtStarts, is.Step.Start)
+	case is.Late:
+		c.Text = fmt.Sprintf(fmtOverdueShort, is.DaysLate)
+	case is.DaysLeft == 0:
+		c.Text = txtTodayShort
 	default:
-		n := today.DaysUntil(st.Due)
-		return iconOpen, "open", fmt.Sprintf(fmtDaysLeft, n), fmt.Sprintf(fmtLeftShort, n)
+		c.Text = fmt.Sprintf(fmtLeftShort, is.DaysLeft)
 	}
+	if w := is.ReviewWord(); w != "" && w != c.Text {
+		c.Review = w
+	}
+	return c
 }
 
-// reviewCell shows the review state of item, with the reason of a return.
-func reviewCell(cur map[campaign.Item]campaign.Filing, item campaign.Item) cellView {
-	status, rv := campaign.ReviewStatus(cur, item)
-	c := cellView{Icon: iconNone, Class: "idle"}
-	switch status {
+// reviewOf is the office's decision on an item, with the reason of a return; ok is
+// false when the item is not reviewed or nothing is filed.
+func reviewOf(is *campaign.ItemState) (reviewView, bool) {
+	if is.Def.Review == nil || is.Review == campaign.ReviewNone {
+		return reviewView{}, false
+	}
+	r := reviewView{Label: is.Def.Review.Label, Text: is.ReviewWord()}
+	switch is.Review {
 	case campaign.ReviewPending:
-		c.Icon, c.Class = iconOpen, "open"
+		r.Icon, r.Class = campaign.StatusPending.Icon(), "open"
 	case campaign.ReviewApproved:
-		c.Icon, c.Class = iconFiled, "ok"
+		r.Icon, r.Class = campaign.StatusApproved.Icon(), "ok"
 	case campaign.ReviewReturned:
-		c.Icon, c.Class = iconFlagged, "warn"
+		r.Icon, r.Class = campaign.StatusReturned.Icon(), "warn"
 	}
-	c.Text = reviewWords[item][status]
-	c.Full = c.Text
-	if rv != nil && rv.Fields["reason"] != "" {
-		c.Full = fmt.Sprintf(fmtReviewReason, c.Text, rv.Fields["reason"])
+	if rv := is.ReviewRecord; rv != nil && rv.Reason != "" {
+		r.Text = fmt.Sprintf(fmtReviewReason, r.Text, rv.Reason)
 	}
-	return c
+	return r, true
 }
 
-// photoRange says the photo rule, e.g. "6–10".
-func photoRange(r campaign.PhotoRule) string {
-	if r.Min == r.Max {
-		return itoa(r.Min)
+// contacts names the people who file for a community, with their titles.
+func contacts(people *campaign.People, community string) string {
+	var names []string
+	for _, id := range people.Secretaries(community) {
+		name := people.Name(id)
+		if who, ok := people.Who(id); ok && who.Title != "" && who.Name != "" {
+			name = fmt.Sprintf(fmtNameTitle, name, who.Title)
+		}
+		names = append(names, name)
 	}
-	return fmt.Sprintf(fmtPhotoRange, r.Min, r.Max)
-}
-
-// photoDue is the step the photos are due with: their own, else the summary's.
-func photoDue(s *config.Street) (campaign.Step, bool) {
-	if st, ok := s.Step(campaign.ItemPhotos); ok {
-		return st, true
+	if len(names) == 0 {
+		return txtNoContact
 	}
-	return s.Step(campaign.ItemSummary)
-}
-
-// photoCell compares a community's photo count with the rule.
-func photoCell(s *config.Street, n int, today campaign.Date) cellView {
-	rule := s.Rules.Photos
-	c := cellView{Text: fmt.Sprintf(fmtPhotoCell, n, photoRange(rule))}
-	c.Full = c.Text
-	switch st, ok := photoDue(s); {
-	case n > rule.Max && rule.Max > 0:
-		c.Icon, c.Class = iconFlagged, "warn"
-	case n >= rule.Min:
-		c.Icon, c.Class = iconFiled, "ok"
-	case ok && st.Overdue(today):
-		c.Icon, c.Class = iconOverdue, "late"
-	case ok && !st.Open(today) && n == 0:
-		c.Icon, c.Class = iconIdle, "idle"
-	default:
-		c.Icon, c.Class = iconOpen, "open"
-	}
-	return c
+	return fmt.Sprintf(fmtContacts, strings.Join(names, "、"))
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
@@ -194,65 +218,111 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: ui.Title, Heading: ui.Title, AsOf: asOf(now)}
 	for i := range s.Config.Streets {
 		st := &s.Config.Streets[i]
-		names := st.CommunityNames()
-		all, err := s.Filings.CurrentAll(ctx, st.ID, names)
+		recs, err := s.Filings.Records(ctx, st.ID)
 		if err != nil {
-			s.serverError(w, r, "filings of "+st.ID, err)
+			s.serverError(w, r, "records of "+st.ID, err)
 			return
 		}
-		counts, err := s.Photos.PhotoCounts(ctx, st.ID, names)
+		bound, err := s.Bindings.Bound(ctx, st.ID)
 		if err != nil {
-			s.serverError(w, r, "photo counts of "+st.ID, err)
+			s.serverError(w, r, "bindings of "+st.ID, err)
 			return
 		}
-		p.Streets = append(p.Streets, s.streetTable(st, all, counts, today))
+		p.Streets = append(p.Streets, s.streetView(s.memo.JudgeStreet(st, recs, today), st.PeopleOf(bound)))
 	}
 	s.render(w, r, http.StatusOK, "index", p)
 }
 
-func (s *Server) streetTable(st *config.Street, all map[string]map[campaign.Item]campaign.Filing, counts map[string]int, today campaign.Date) streetView {
-	v := streetView{ID: st.ID, Name: st.Name, Anchor: "street-" + st.ID, Total: len(st.Communities),
-		PhotoRule: fmt.Sprintf(ui.PhotoRule, st.Rules.Photos.Min, st.Rules.Photos.Max)}
-	for _, step := range st.FilingSteps() {
+func (s *Server) streetView(ss *campaign.StreetState, people *campaign.People) streetView {
+	st := ss.Street
+	v := streetView{ID: st.ID, Name: st.Name, Anchor: "street-" + st.ID, Filters: []filterView{
+		{Key: "all", Label: ui.Total, Count: len(ss.Communities)},
+		{Key: "late", Label: ui.Overdue, Count: ss.WithLate, Empty: ui.NoneLate},
+		{Key: "warn", Label: ui.Problems, Count: ss.WithProblems, Empty: ui.NoneProblems},
+		{Key: "ok", Label: ui.AllFiled, Count: ss.Complete, Empty: ui.NoneComplete},
+	}}
+	for _, step := range st.Steps {
 		v.Steps = append(v.Steps, stepHead{Label: step.Item.Label(), Due: step.Due.String()})
 	}
-	for _, name := range st.CommunityNames() {
-		cur := all[name]
-		row := rowView{Name: name, Link: s.communityURL(st.ID, name)}
-		filed, flagged, overdue := 0, 0, 0
-		for _, step := range st.FilingSteps() {
-			f, ok := cur[step.Item]
-			icon, class, text, short := stepStatus(step, f, ok, today)
-			c := cellView{Icon: icon, Class: class, Text: truncate(short, cellChars), Full: text}
-			if ok {
-				filed++
-				if f.Flagged() {
-					flagged++
-					for _, fl := range f.Flags {
-						c.Flags = append(c.Flags, truncate(fl, cellChars))
-					}
-					c.FlagsFull = strings.Join(f.Flags, "；")
-				}
-			} else if step.Overdue(today) {
-				overdue++
-			}
-			row.Cells = append(row.Cells, c)
-		}
-		row.Candidates = reviewCell(cur, campaign.ItemCandidates)
-		row.Election = reviewCell(cur, campaign.ItemElection)
-		row.Photos = photoCell(st, counts[name], today)
-		if filed == len(st.FilingSteps()) && flagged == 0 {
-			v.Done++
-		}
-		if flagged > 0 {
-			v.Problems++
-		}
-		if overdue > 0 {
-			v.Late++
-		}
-		v.Rows = append(v.Rows, row)
+	for _, i := range worstFirst(ss) {
+		v.Communities = append(v.Communities, s.communityView(st, &ss.Communities[i], people))
 	}
 	return v
+}
+
+// worstFirst orders the communities so the ones that need a call come first: most items
+// late, then the longest overdue, then most problems, then least done; config order
+// among equals.
+func worstFirst(ss *campaign.StreetState) []int {
+	order := make([]int, len(ss.Communities))
+	worst := make([]int32, len(ss.Communities))
+	for i := range ss.Communities {
+		order[i] = i
+		for _, is := range ss.Communities[i].Items {
+			worst[i] = max(worst[i], is.DaysLate)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ca, cb := &ss.Communities[a], &ss.Communities[b]
+		switch {
+		case ca.Late != cb.Late:
+			return cb.Late - ca.Late
+		case worst[a] != worst[b]:
+			return int(worst[b] - worst[a])
+		case ca.Problems+ca.Returned != cb.Problems+cb.Returned:
+			return cb.Problems + cb.Returned - ca.Problems - ca.Returned
+		}
+		return ca.Done - cb.Done
+	})
+	return order
+}
+
+func (s *Server) communityView(st *campaign.Street, cs *campaign.CommunityState, people *campaign.People) communityView {
+	c := communityView{Name: cs.Name, Title: fmt.Sprintf(fmtCommunity, cs.Name), Link: s.communityURL(st.ID, cs.Name),
+		Progress: fmt.Sprintf(fmtProgress, cs.Done, cs.Total), Complete: cs.Complete, Contacts: contacts(people, cs.Name)}
+	var marks []string
+	if cs.Late > 0 {
+		marks = append(marks, "late")
+		c.Tags = append(c.Tags, tagView{"late", campaign.StatusOverdue.Icon() + " " + fmt.Sprintf(fmtLateItems, cs.Late)})
+	}
+	if cs.Problems > 0 {
+		marks = append(marks, "warn")
+		c.Tags = append(c.Tags, tagView{"warn", campaign.StatusProblem.Icon() + " " + fmt.Sprintf(fmtProblemItems, cs.Problems)})
+	}
+	if cs.Returned > 0 {
+		c.Tags = append(c.Tags, tagView{"warn", campaign.StatusReturned.Icon() + " " + fmt.Sprintf(fmtReturnedItems, cs.Returned)})
+	}
+	if cs.Complete {
+		marks = append(marks, "ok")
+		c.Tags = append(c.Tags, tagView{"ok", campaign.StatusFiled.Icon() + " " + ui.AllFiled})
+	}
+	c.Marks = strings.Join(marks, " ")
+	for i := range cs.Items {
+		is := &cs.Items[i]
+		c.Cells = append(c.Cells, stepCell(st, is))
+		if r, ok := reviewOf(is); ok {
+			c.Reviews = append(c.Reviews, r)
+		}
+	}
+	for _, is := range cs.Owes() {
+		o := owedView{Icon: is.Status.Icon(), Label: is.Def.Label, Due: is.Due(), Class: classOf(is.Status)}
+		if is.Def.Kind == campaign.KindPhotos {
+			o.Detail = st.Rules.Photos.PhotoText(int(is.Photos))
+		}
+		c.Owes = append(c.Owes, o)
+	}
+	for _, is := range cs.WithProblems() {
+		c.Problems = append(c.Problems, problemView{Icon: is.Status.Icon(), Label: is.Def.Label, Problems: is.Problems})
+	}
+	if len(c.Owes) == 0 && !cs.Complete {
+		for i := range cs.Items {
+			if is := &cs.Items[i]; is.Status == campaign.StatusNotOpen {
+				c.Next = fmt.Sprintf(fmtNext, is.Def.Label, st.Summary(is))
+				break
+			}
+		}
+	}
+	return c
 }
 
 func (s *Server) community(w http.ResponseWriter, r *http.Request, street, community string) {
@@ -264,9 +334,9 @@ func (s *Server) community(w http.ResponseWriter, r *http.Request, street, commu
 	ctx := r.Context()
 	now := s.now()
 	today := campaign.DateOf(now)
-	cur, err := s.Filings.Current(ctx, st.ID, community)
+	rec, err := s.Filings.Record(ctx, st.ID, community)
 	if err != nil {
-		s.serverError(w, r, "filings of "+st.ID+"/"+community, err)
+		s.serverError(w, r, "record of "+st.ID+"/"+community, err)
 		return
 	}
 	photos, err := s.Photos.PhotoList(ctx, st.ID, community)
@@ -274,46 +344,45 @@ func (s *Server) community(w http.ResponseWriter, r *http.Request, street, commu
 		s.serverError(w, r, "photos of "+st.ID+"/"+community, err)
 		return
 	}
+	bound, err := s.Bindings.Bound(ctx, st.ID)
+	if err != nil {
+		s.serverError(w, r, "bindings of "+st.ID, err)
+		return
+	}
+	people := st.PeopleOf(bound)
+	cs := st.Judge(community, rec, today)
 	card := &cardView{Street: st.ID, StreetName: st.Name, Name: fmt.Sprintf(fmtCommunity, community),
 		PhotoCount: fmt.Sprintf(ui.PhotoCount, len(photos)),
-		PhotoRule:  fmt.Sprintf(ui.PhotoRule, st.Rules.Photos.Min, st.Rules.Photos.Max)}
-	card.PhotoClass = photoCell(st, len(photos), today).Class
-	for _, step := range st.FilingSteps() {
-		f, filed := cur[step.Item]
-		icon, class, text, _ := stepStatus(step, f, filed, today)
-		c := stepCard{Icon: icon, Label: step.Item.Label(), Class: class,
-			Window: fmt.Sprintf(fmtWindow, step.Start, step.Due)}
-		if step.Start.IsZero() {
-			c.Window = fmt.Sprintf(fmtDue, step.Due)
+		PhotoRule:  fmt.Sprintf(ui.PhotoRule, st.Rules.Photos.Min, st.Rules.Photos.Max),
+		Contacts:   contacts(people, community)}
+	if is := cs.Item(campaign.ItemPhotos); is != nil {
+		card.PhotoClass = classOf(is.Status)
+	}
+	for i := range cs.Items {
+		is := &cs.Items[i]
+		c := stepCard{Icon: is.Status.Icon(), Label: is.Def.Label, Class: classOf(is.Status),
+			Window: fmt.Sprintf(fmtWindow, is.Step.Start, is.Step.Due), Flags: is.Problems}
+		if is.Step.Start.IsZero() {
+			c.Window = fmt.Sprintf(fmtDue, is.Step.Due)
 		}
-		if filed {
-			c.Summary = f.Summary
-			c.Meta = fmt.Sprintf(fmtFiledMeta, campaign.DateOf(f.At), personName(st, f.By))
-			c.Flags = f.Flags
-			if step.Item.Review() != "" {
-				rc := reviewCell(cur, step.Item)
-				c.Review, c.ReviewClass = rc.Icon+" "+rc.Full, rc.Class
-			}
-		} else if class != "idle" { // a step not started has only its window
-			c.Summary = text
+		if is.Status != campaign.StatusNotOpen || is.Filing != nil {
+			c.Summary = st.Summary(is)
+		}
+		if is.Filing != nil {
+			c.Meta = fmt.Sprintf(fmtFiledMeta, campaign.DateOf(is.Filing.At), people.Name(is.Filing.By))
+		}
+		if rv, ok := reviewOf(is); ok {
+			c.Review, c.ReviewClass = rv.Icon+" "+rv.Text, rv.Class
 		}
 		card.Steps = append(card.Steps, c)
 	}
 	for i, ph := range photos {
 		card.Photos = append(card.Photos, photoView{URL: s.photoURL(st.ID, community, i+1, ph.Hash),
-			Alt: fmt.Sprintf(fmtPhotoAlt, i+1, ph.Name), Width: ph.Width, Height: ph.Height})
+			Thumb: s.thumbURL(st.ID, community, i+1, ph.Hash), Alt: fmt.Sprintf(fmtPhotoAlt, i+1, ph.Name), Side: thumbSide})
 	}
 	if s.Zip != nil && len(photos) > 0 {
 		card.ZipURL = s.zipURL(st.ID, community)
 	}
 	s.render(w, r, http.StatusOK, "community", &page{Title: card.Name + " · " + ui.Title,
 		Heading: card.Name, AsOf: asOf(now), Card: card})
-}
-
-// personName shows who filed: a configured name, else the userid.
-func personName(s *config.Street, uid string) string {
-	if p, ok := s.Person(uid); ok && p.Name != "" {
-		return p.Name
-	}
-	return uid
 }

@@ -1,8 +1,10 @@
 package exports
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,512 +15,485 @@ import (
 	"huanjie/config"
 )
 
-// StreetData is what Workbook needs of one street: its configuration, the current
-// filings of each community (community name → item → filing, including the office's
-// review.* records), and how many photos each community has (Photos.PhotoCounts).
-// A community missing from Filings or Photos has filed nothing / has no photos.
-type StreetData struct {
-	Street  *config.Street
-	Filings map[string]map[campaign.Item]campaign.Filing
-	Photos  map[string]int
-}
-
 // SummarySheet is the name of the workbook's first sheet.
 const SummarySheet = "汇总"
 
-// Fill colours of the street sheets' cells (ARGB without alpha, as excelize takes them).
-const (
-	fillHeader   = "DDEBF7" // header rows
-	fillNotDue   = "EDEDED" // 未报, not yet due (grey)
-	fillOverdue  = "FFC7CE" // 逾期未报 (light red)
-	fillFlagged  = "FFE699" // filed with flags (yellow); the flags are in the cell's comment
-	fillReturned = "FFC7CE" // review returned
-	fillComplete = "E2EFDA" // 全部报齐 (light green), summary only
-	textOverdue  = "9C0006"
-	borderColour = "BFBFBF"
-	commentBy    = "换届助手"
-	sheetNameMax = 31 // Excel's limit, in characters
-)
+// detailSuffix names a street's second sheet: 「城西街道明细」.
+const detailSuffix = "明细"
 
-// Workbook builds an .xlsx of every street's progress at now: a first sheet 汇总 with
-// the generation time (Asia/Shanghai), one row per street (社区数, 全部报齐, 有问题,
-// 有逾期, 照片未齐) and one row per street and step (how many communities filed it, how
-// many have problems or are missing); then one sheet per street, named after it, with a
-// row per community in config order and a column per step (item label over its due
-// date). A filed cell reads "summary（6月28日）" (the filing's date); a flagged one is
-// yellow with its flags in a comment; a missing one is grey, or light red and marked
-// 逾期未报 once the step is overdue. Columns for the office's 候选人初审 / 批复备案
-// (for streets that have those steps) and the photo count follow.
-func Workbook(cfg *config.Config, data []StreetData, now time.Time) ([]byte, error) {
-	if len(data) == 0 {
-		return nil, errors.New("exports: no street to export")
-	}
-	for i, d := range data {
-		if d.Street == nil {
-			return nil, fmt.Errorf("exports: street %d is nil", i)
-		}
-	}
-	w, err := newWorkbookWriter(now)
-	if err != nil {
+// Workbook builds an .xlsx of the streets' judged states at now, made to be printed and
+// handed to the district:
+//
+//   - 汇总: one row per street (社区数, 全部报齐, 有问题, 有逾期, 照片未齐; a 合计 row for
+//     several streets), then one row per street and step in campaign order (phase,
+//     then the plan's order) with how many communities filed it, have problems with
+//     it, have not filed it and are late.
+//   - one sheet per street, named after it (cut to Excel's 31 characters; the title
+//     carries the full name): a status grid with a row per community and a column per
+//     step holding a short word (已报, 有问题, 逾期, 未报, 未开始, 待初审, 通过, 退回, or
+//     the photo count), 已完成 as a number, a 情况 column and 已报/有问题/逾期 totals.
+//   - one 明细 sheet per street: the filed numbers in numeric cells (会员数, 总人口, 占比
+//     as a percentage, 代表数, 理事会人数), the leaders' and officers' names in their own
+//     columns, and a printed 问题说明 column; then a 合计 row.
+//
+// Every sheet has a formal title (year, street, campaign) and the time it was made
+// (Asia/Shanghai); it prints landscape on A4, one page wide at (nearly) full size,
+// repeats its title and header rows on every page, and has 制表人/审核人 lines and the
+// page number in the footer of every page. Problems are words in cells, never comments
+// (comments do not print) nor symbols (some fonts draw ✅ as a blank).
+func Workbook(cfg *config.Config, data []*campaign.StreetState, now time.Time) ([]byte, error) {
+	if err := check(data); err != nil {
 		return nil, err
 	}
-	defer func() { _ = w.f.Close() }()
+	return workbook(cfg, who(data), data, now)
+}
 
-	title := "计生协换届工作进度"
-	if cfg != nil && cfg.BotName != "" {
-		title += "（" + cfg.BotName + "导出）"
+// DistrictWorkbook is Workbook for a district's streets: its titles and 填报单位 name the
+// district (「2021年博山区社区计生协换届工作进度汇总表」) rather than its streets.
+func DistrictWorkbook(cfg *config.Config, district string, data []*campaign.StreetState, now time.Time) ([]byte, error) {
+	if err := check(data); err != nil {
+		return nil, err
 	}
-	if err := w.f.SetDocProps(&excelize.DocProperties{
-		Title:          title,
-		Creator:        commentBy,
-		LastModifiedBy: commentBy,
+	return workbook(cfg, district, data, now)
+}
+
+// check refuses an empty list of streets or a nil one.
+func check(data []*campaign.StreetState) error {
+	if len(data) == 0 {
+		return errors.New("exports: no street to export")
+	}
+	for i, d := range data {
+		if d == nil || d.Street == nil {
+			return fmt.Errorf("exports: street %d is nil", i)
+		}
+	}
+	return nil
+}
+
+// workbook writes the workbook of data, whose 汇总 names unit.
+func workbook(cfg *config.Config, unit string, data []*campaign.StreetState, now time.Time) ([]byte, error) {
+	b := newBook(now)
+	defer func() { _ = b.f.Close() }()
+
+	creator := "换届助手"
+	if cfg != nil && cfg.BotName != "" {
+		creator = cfg.BotName
+	}
+	b.fail(b.f.SetDocProps(&excelize.DocProperties{
+		Title:          title(data[0].Street.Year(), unit, "进度表"),
+		Creator:        creator,
+		LastModifiedBy: creator,
 		Created:        now.UTC().Format(time.RFC3339),
 		Modified:       now.UTC().Format(time.RFC3339),
 		Language:       "zh-CN",
-	}); err != nil {
-		return nil, fmt.Errorf("exports: workbook properties: %w", err)
-	}
-	if err := w.summary(title, data); err != nil {
-		return nil, fmt.Errorf("exports: %s sheet: %w", SummarySheet, err)
-	}
+	}))
+	b.summary(unit, data)
 	used := map[string]bool{strings.ToLower(SummarySheet): true}
 	for _, d := range data {
-		name := sheetName(d.Street.Name, used)
-		if err := w.street(name, d); err != nil {
-			return nil, fmt.Errorf("exports: sheet %s: %w", name, err)
-		}
+		grid := sheetName(d.Street.Name, "", used)
+		detail := sheetName(d.Street.Name, detailSuffix, used)
+		b.grid(grid, detail, d)
+		b.detail(detail, d)
 	}
-	w.f.SetActiveSheet(0)
-	buf, err := w.f.WriteToBuffer()
+	b.f.SetActiveSheet(0)
+	if b.err != nil {
+		return nil, fmt.Errorf("exports: workbook: %w", b.err)
+	}
+	buf, err := b.f.WriteToBuffer()
 	if err != nil {
 		return nil, fmt.Errorf("exports: write workbook: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// workbookWriter holds the file being built and its styles.
-type workbookWriter struct {
-	f     *excelize.File
-	now   time.Time
-	today campaign.Date
-	st    map[string]int // style ids by name
+// Fonts and sizes: cells are in 宋体 and titles in 黑体, which every Chinese Windows and
+// WPS have (LibreOffice substitutes a CJK font). The workbook's default font stays
+// Calibri 11: column widths count its digits, which Excel, WPS and LibreOffice (with
+// Carlito) measure alike, so a sheet prints the same width everywhere.
+const (
+	bodyFont  = "宋体"
+	titleFont = "黑体"
+	bodySize  = 10.0
+	smallSize = 9.0
+	titleSize = 16.0
+	rowHt     = 16.0 // a one-line table row
+)
+
+// Colours (RGB) of the cells.
+const (
+	fillHeader   = "DDEBF7"
+	fillDone     = "E2EFDA" // 已报, 通过
+	fillFlagged  = "FFE699" // 有问题
+	fillOverdue  = "FFC7CE" // 逾期, 退回
+	fillPending  = "DEEAF6" // 待初审, 待批复
+	fillTotal    = "F2F2F2"
+	textOverdue  = "9C0006"
+	textMuted    = "595959" // 未报; 7:1 on white
+	textFaint    = "7F7F7F" // 未开始
+	borderColour = "808080"
+)
+
+// look is how a cell is drawn; book.style turns it into an excelize style once.
+type look struct {
+	Font   string  // "" = bodyFont
+	Size   float64 // 0 = bodySize
+	Bold   bool
+	Colour string // font colour
+	Fill   string
+	Align  string // left (default), center, right
+	Top    bool   // align to the top instead of the middle
+	Wrap   bool
+	Border bool
+	NumFmt string // a custom number format
 }
 
-func newWorkbookWriter(now time.Time) (*workbookWriter, error) {
-	f := excelize.NewFile()
-	w := &workbookWriter{f: f, now: now, today: campaign.DateOf(now), st: map[string]int{}}
-	if err := f.SetSheetName("Sheet1", SummarySheet); err != nil {
-		return nil, err
+var (
+	lkTitle   = look{Font: titleFont, Size: titleSize, Align: "center", Wrap: true}
+	lkMeta    = look{}
+	lkMetaR   = look{Align: "right"}
+	lkNote    = look{Size: smallSize, Colour: textMuted, Wrap: true, Top: true}
+	lkHead    = look{Bold: true, Fill: fillHeader, Align: "center", Wrap: true, Border: true}
+	lkHead2   = look{Size: smallSize, Fill: fillHeader, Align: "center", Wrap: true, Border: true}
+	lkText    = look{Wrap: true, Border: true}
+	lkName    = look{Bold: true, Wrap: true, Border: true}
+	lkCentre  = look{Align: "center", Wrap: true, Border: true}
+	lkNum     = look{Align: "right", Border: true, NumFmt: "0"}
+	lkTotal   = look{Bold: true, Fill: fillTotal, Align: "center", Border: true}
+	lkTotalN  = look{Bold: true, Fill: fillTotal, Align: "right", Border: true, NumFmt: "0"}
+	lkTotalT  = look{Bold: true, Fill: fillTotal, Wrap: true, Border: true}
+	lkProblem = look{Size: smallSize, Wrap: true, Border: true, Top: true}
+)
+
+// book is the workbook being written. Its methods stop at the first error, which
+// Workbook returns.
+type book struct {
+	f      *excelize.File
+	now    time.Time // Asia/Shanghai
+	styles map[look]int
+	err    error
+}
+
+func newBook(now time.Time) *book {
+	b := &book{f: excelize.NewFile(), now: now.In(campaign.Shanghai), styles: map[look]int{}}
+	b.fail(b.f.SetSheetName("Sheet1", SummarySheet))
+	return b
+}
+
+func (b *book) fail(err error) {
+	if b.err == nil && err != nil {
+		b.err = err
 	}
-	border := []excelize.Border{
-		{Type: "left", Color: borderColour, Style: 1}, {Type: "right", Color: borderColour, Style: 1},
-		{Type: "top", Color: borderColour, Style: 1}, {Type: "bottom", Color: borderColour, Style: 1},
+}
+
+func (b *book) style(l look) int {
+	if id, ok := b.styles[l]; ok {
+		return id
 	}
-	fill := func(c string) excelize.Fill {
-		return excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c}}
+	vertical := "center"
+	if l.Top {
+		vertical = "top"
 	}
-	cell := &excelize.Alignment{Vertical: "top", WrapText: true}
-	centre := &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}
-	styles := map[string]*excelize.Style{
-		"title":    {Font: &excelize.Font{Bold: true, Size: 16}},
-		"note":     {Font: &excelize.Font{Color: "595959"}},
-		"section":  {Font: &excelize.Font{Bold: true, Size: 12}},
-		"header":   {Font: &excelize.Font{Bold: true}, Fill: fill(fillHeader), Border: border, Alignment: centre},
-		"header2":  {Font: &excelize.Font{Color: "595959", Size: 9}, Fill: fill(fillHeader), Border: border, Alignment: centre},
-		"name":     {Font: &excelize.Font{Bold: true}, Border: border, Alignment: &excelize.Alignment{Vertical: "top"}},
-		"cell":     {Border: border, Alignment: cell},
-		"number":   {Border: border, Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "top"}},
-		"complete": {Border: border, Fill: fill(fillComplete), Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "top"}},
-		"notDue":   {Border: border, Fill: fill(fillNotDue), Alignment: cell},
-		"overdue":  {Border: border, Fill: fill(fillOverdue), Font: &excelize.Font{Color: textOverdue}, Alignment: cell},
-		"flagged":  {Border: border, Fill: fill(fillFlagged), Alignment: cell},
-		"returned": {Border: border, Fill: fill(fillReturned), Alignment: cell},
-		"warn":     {Border: border, Font: &excelize.Font{Color: textOverdue}, Alignment: cell},
-		"late":     {Border: border, Fill: fill(fillOverdue), Font: &excelize.Font{Color: textOverdue}, Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "top"}},
+	s := &excelize.Style{
+		Font:      &excelize.Font{Family: cmp.Or(l.Font, bodyFont), Size: cmp.Or(l.Size, bodySize), Bold: l.Bold, Color: l.Colour},
+		Alignment: &excelize.Alignment{Horizontal: cmp.Or(l.Align, "left"), Vertical: vertical, WrapText: l.Wrap},
 	}
-	for name, s := range styles {
-		id, err := f.NewStyle(s)
-		if err != nil {
-			return nil, fmt.Errorf("exports: style %s: %w", name, err)
+	if l.Fill != "" {
+		s.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{l.Fill}}
+	}
+	if l.Border {
+		for _, side := range []string{"left", "right", "top", "bottom"} {
+			s.Border = append(s.Border, excelize.Border{Type: side, Color: borderColour, Style: 1})
 		}
-		w.st[name] = id
 	}
-	return w, nil
+	if l.NumFmt != "" {
+		s.CustomNumFmt = &l.NumFmt
+	}
+	id, err := b.f.NewStyle(s)
+	b.fail(err)
+	b.styles[l] = id
+	return id
 }
 
-// set writes a row of values from col (1-based) with one style.
-func (w *workbookWriter) set(sheet string, row, col int, style string, values ...any) error {
+// cell is a cell's reference, e.g. C7.
+func cell(col, row int) string {
+	ref, _ := excelize.CoordinatesToCellName(col, row)
+	return ref
+}
+
+// put writes v (nil: style only) into the cell at col, row.
+func (b *book) put(sheet string, col, row int, v any, l look) {
+	if b.err != nil {
+		return
+	}
+	ref := cell(col, row)
+	if v != nil {
+		b.fail(b.f.SetCellValue(sheet, ref, v))
+	}
+	b.fail(b.f.SetCellStyle(sheet, ref, ref, b.style(l)))
+}
+
+// puts writes values from col on along a row, in one look.
+func (b *book) puts(sheet string, col, row int, l look, values ...any) {
 	for i, v := range values {
-		ref, err := excelize.CoordinatesToCellName(col+i, row)
-		if err != nil {
-			return err
-		}
-		if v != nil {
-			if err := w.f.SetCellValue(sheet, ref, v); err != nil {
-				return err
+		b.put(sheet, col+i, row, v, l)
+	}
+}
+
+// box writes v over the merged cells from (c1, r1) to (c2, r2), styling each of them
+// (so a merged cell's borders print whole).
+func (b *book) box(sheet string, c1, r1, c2, r2 int, v any, l look) {
+	for r := r1; r <= r2; r++ {
+		for c := c1; c <= c2; c++ {
+			var val any
+			if r == r1 && c == c1 {
+				val = v
 			}
-		}
-		if style != "" {
-			if err := w.f.SetCellStyle(sheet, ref, ref, w.st[style]); err != nil {
-				return err
-			}
+			b.put(sheet, c, r, val, l)
 		}
 	}
-	return nil
+	if b.err == nil && (c1 != c2 || r1 != r2) {
+		b.fail(b.f.MergeCell(sheet, cell(c1, r1), cell(c2, r2)))
+	}
+}
+
+func (b *book) height(sheet string, row int, pt float64) {
+	if b.err == nil {
+		b.fail(b.f.SetRowHeight(sheet, row, pt))
+	}
 }
 
 // widths sets column widths from column A on.
-func (w *workbookWriter) widths(sheet string, widths ...float64) error {
-	for i, wd := range widths {
-		col, err := excelize.ColumnNumberToName(i + 1)
-		if err != nil {
-			return err
+func (b *book) widths(sheet string, widths ...float64) {
+	for i, w := range widths {
+		if b.err != nil {
+			return
 		}
-		if err := w.f.SetColWidth(sheet, col, col, wd); err != nil {
-			return err
-		}
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		b.fail(b.f.SetColWidth(sheet, col, col, w))
 	}
-	return nil
 }
 
-// printSetup prints a sheet landscape on A4, one page wide.
-func (w *workbookWriter) printSetup(sheet string) error {
+// stamp is the generation time: 2021年7月5日 09:00.
+func (b *book) stamp() string { return longDate(b.now) + " " + b.now.Format("15:04") }
+
+// who names the streets of a workbook: 「城西街道」, 「城西街道、东关街道」, 「城西街道等 11 个街道」.
+func who(data []*campaign.StreetState) string {
+	switch n := len(data); {
+	case n == 1:
+		return data[0].Street.Name
+	case n <= 3:
+		names := make([]string, n)
+		for i, d := range data {
+			names[i] = d.Street.Name
+		}
+		return strings.Join(names, "、")
+	default:
+		return fmt.Sprintf("%s等 %d 个街道", data[0].Street.Name, n)
+	}
+}
+
+// title names a sheet formally: 「2021年城西街道社区计生协换届工作进度表」.
+func title(year int, who, what string) string {
+	return fmt.Sprintf("%d年%s社区计生协换届工作%s", year, who, what)
+}
+
+// heading writes a sheet's title over the table's width (row 1, wrapped when long) and
+// the line under it (row 2): 填报单位 on the left, the generation time on the right.
+func (b *book) heading(sheet, title, unit string, widths []float64) {
+	width := len(widths)
+	b.box(sheet, 1, 1, width, 1, title, lkTitle)
+	b.height(sheet, 1, float64(wrappedLines(title, total(widths), titleSize))*titleSize*1.4+6)
+	half := width / 2
+	b.box(sheet, 1, 2, half, 2, "填报单位："+unit, lkMeta)
+	b.box(sheet, half+1, 2, width, 2, "统计时间："+b.stamp()+"（北京时间）", lkMetaR)
+	b.height(sheet, 2, rowHeight(max(wrappedLines("填报单位："+unit, total(widths[:half]), bodySize), 1), bodySize))
+}
+
+// total adds column widths up.
+func total(widths []float64) float64 {
+	t := 0.0
+	for _, w := range widths {
+		t += w
+	}
+	return t
+}
+
+// note writes an explanation over the table's width at row, as tall as its text needs
+// (with a line to spare: renderers differ in how they space CJK text).
+func (b *book) note(sheet string, row int, text string, widths []float64) {
+	b.box(sheet, 1, row, len(widths), row, text, lkNote)
+	lines := wrappedLines(text, total(widths), smallSize)
+	if lines > 1 {
+		lines++
+	}
+	b.height(sheet, row, float64(lines)*smallSize*1.3+4)
+}
+
+// printable sets a sheet up for print: A4 landscape, one page wide (as many pages tall
+// as it takes), centred, rows head to headEnd repeated on every page, and in the
+// footer of every page the 制表人 / 审核人 lines, the page number and the time it was
+// made. On screen, the rows down to headEnd and the first freezeCols columns stay.
+func (b *book) printable(sheet string, head, headEnd, freezeCols int) {
+	if b.err != nil {
+		return
+	}
 	landscape, a4, wide, tall := "landscape", 9, 1, 0
-	if err := w.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{
-		Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall,
-	}); err != nil {
-		return err
-	}
+	b.fail(b.f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall}))
 	fit := true
-	return w.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit})
+	b.fail(b.f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}))
+	side, top, bottom, hf, centre := 0.3, 0.4, 0.5, 0.2, true
+	b.fail(b.f.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{Left: &side, Right: &side, Top: &top, Bottom: &bottom,
+		Header: &hf, Footer: &hf, Horizontally: &centre}))
+	// A space after a font size code: "&9" followed by digits would read as a larger size.
+	font := `&"` + bodyFont + `"&10 `
+	footer := font + "&L" + font + "制表人：＿＿＿＿＿＿　审核人：＿＿＿＿＿＿" + "&C" + font + "第 &P 页，共 &N 页" +
+		"&R" + font + "制表时间：" + b.stamp()
+	b.fail(b.f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: footer}))
+	b.fail(b.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: sheet,
+		RefersTo: fmt.Sprintf("'%s'!$%d:$%d", strings.ReplaceAll(sheet, "'", "''"), head, headEnd)}))
+	pane := &excelize.Panes{Freeze: true, YSplit: headEnd, XSplit: freezeCols, TopLeftCell: cell(freezeCols+1, headEnd+1), ActivePane: "bottomLeft"}
+	if freezeCols > 0 {
+		pane.ActivePane = "bottomRight"
+	}
+	b.fail(b.f.SetPanes(sheet, pane))
 }
 
-// summary fills the 汇总 sheet.
-func (w *workbookWriter) summary(title string, data []StreetData) error {
+// summary fills the 汇总 sheet of unit (the streets, or their district).
+func (b *book) summary(unit string, data []*campaign.StreetState) {
 	const sh = SummarySheet
-	if err := w.set(sh, 1, 1, "title", title); err != nil {
-		return err
-	}
-	local := w.now.In(campaign.Shanghai)
-	if err := w.set(sh, 2, 1, "note", fmt.Sprintf("生成时间：%d年%d月%d日 %s（北京时间）",
-		local.Year(), int(local.Month()), local.Day(), local.Format("15:04"))); err != nil {
-		return err
-	}
-	if err := w.set(sh, 3, 1, "note", "各街道工作表：灰色 = 未报（未到截止日期），浅红 = 逾期未报，黄色 = 已报但有问题（问题写在单元格批注里）。"); err != nil {
-		return err
-	}
-	if err := w.set(sh, 4, 1, "header", "街道", "社区数", "全部报齐", "有问题", "有逾期", "照片未齐"); err != nil {
-		return err
-	}
-	row := 5
-	for _, d := range data {
-		s := d.Street
-		var complete, problems, late, photosShort int
-		for _, c := range s.CommunityNames() {
-			t := tallyOf(s, d.Filings[c], w.today)
-			if t.complete() {
-				complete++
-			}
-			if t[stateFlagged] > 0 {
-				problems++
-			}
-			if t[stateOverdue] > 0 {
-				late++
-			}
-			if _, short := photoText(d.Photos[c], s.Rules.Photos); short {
-				photosShort++
-			}
-		}
-		if err := w.set(sh, row, 1, "name", s.Name); err != nil {
-			return err
-		}
-		if err := w.set(sh, row, 2, "number", len(s.Communities)); err != nil {
-			return err
-		}
-		style := "number"
-		if complete == len(s.Communities) {
-			style = "complete"
-		}
-		if err := w.set(sh, row, 3, style, complete); err != nil {
-			return err
-		}
-		if err := w.set(sh, row, 4, "number", problems, late, photosShort); err != nil {
-			return err
-		}
+	widths := []float64{5, 14, 8, 16, 10, 8, 8, 8, 8, 8, 9}
+	title := title(data[0].Street.Year(), unit, "进度汇总表")
+	b.heading(sh, title, unit, widths)
+	b.note(sh, 3, "全部报齐＝每一项都已报且没有问题；有问题＝至少一项报的内容不符合要求；有逾期＝至少一项过了截止日期还没报；"+
+		"照片未齐＝换届照片张数不够。各社区每一项的情况见各街道工作表，问题说明见各街道明细表。", widths)
+
+	// Per street.
+	row := 4
+	b.puts(sh, 1, row, lkHead, "序号", "街道", "社区数", "全部报齐", "有问题", "有逾期", "照片未齐")
+	b.height(sh, row, rowHt+4)
+	var sum [5]int
+	for i, d := range data {
 		row++
+		photosShort := 0
+		if _, planned := d.Street.Step(campaign.ItemPhotos); planned {
+			photosShort = len(d.Communities) - d.Tally(campaign.ItemPhotos).Done
+		}
+		counts := [5]int{len(d.Communities), d.Complete, d.WithProblems, d.WithLate, photosShort}
+		b.put(sh, 1, row, i+1, lkCentre)
+		b.put(sh, 2, row, d.Street.Name, lkName)
+		for j, n := range counts {
+			b.put(sh, 3+j, row, n, lkNum)
+			sum[j] += n
+		}
+		b.height(sh, row, rowHeight(wrappedLines(d.Street.Name, widths[1], bodySize), bodySize))
+	}
+	if len(data) > 1 {
+		row++
+		b.box(sh, 1, row, 2, row, "合计", lkTotal)
+		for j, n := range sum {
+			b.put(sh, 3+j, row, n, lkTotalN)
+		}
+		b.height(sh, row, rowHt)
 	}
 
-	row++
-	if err := w.set(sh, row, 1, "section", "各事项报送情况"); err != nil {
-		return err
-	}
-	row++
-	if err := w.set(sh, row, 1, "header", "街道", "阶段", "事项", "截止日期", "已报社区", "有问题", "未报社区", "状态"); err != nil {
-		return err
-	}
-	row++
+	// Per street and step, in campaign order.
+	row += 2
+	head := row
+	b.puts(sh, 1, row, lkHead, "序号", "街道", "阶段", "事项", "截止日期", "已报", "有问题", "未报", "逾期", "应报社区", "状态")
+	b.height(sh, row, rowHt+2)
+	n := 0
 	for _, d := range data {
 		s := d.Street
-		for _, st := range s.FilingSteps() {
-			var filed, flagged int
-			for _, c := range s.CommunityNames() {
-				switch stateOf(st, d.Filings[c], w.today) {
-				case stateFiled:
-					filed++
-				case stateFlagged:
-					filed++
-					flagged++
-				}
-			}
-			missing := len(s.Communities) - filed
+		for _, i := range campaignOrder(s) {
+			st := &s.Steps[i]
+			t := d.Tally(st.Item)
+			n++
+			row++
 			status := "未开始"
 			switch {
-			case st.Overdue(w.today):
+			case st.Overdue(d.Today):
 				status = "已截止"
-			case st.Open(w.today):
+			case d.Today == st.Due:
+				status = "今天截止"
+			case st.Open(d.Today):
 				status = "进行中"
 			}
-			phase := fmt.Sprintf("第%d步 %s", st.Phase, st.Name)
-			if err := w.set(sh, row, 1, "cell", s.Name, phase, st.Item.Label(), st.Due.String()); err != nil {
-				return err
+			b.put(sh, 1, row, n, lkCentre)
+			b.put(sh, 2, row, s.Name, lkText)
+			b.put(sh, 3, row, fmt.Sprintf("第%d步", st.Phase), lkCentre)
+			b.put(sh, 4, row, st.Item.Label(), lkText)
+			b.put(sh, 5, row, st.Due.String(), lkCentre)
+			b.puts(sh, 6, row, lkNum, t.Done, t.Problems, len(d.Communities)-t.Done)
+			late := lkNum
+			if t.Late > 0 {
+				late = look{Align: "right", Border: true, NumFmt: "0", Fill: fillOverdue, Colour: textOverdue, Bold: true}
 			}
-			if err := w.set(sh, row, 5, "number", filed, flagged); err != nil {
-				return err
-			}
-			style := "number"
-			if missing > 0 && st.Overdue(w.today) {
-				style = "late"
-			}
-			if err := w.set(sh, row, 7, style, missing); err != nil {
-				return err
-			}
-			if err := w.set(sh, row, 8, "number", status); err != nil {
-				return err
-			}
-			row++
+			b.put(sh, 9, row, t.Late, late)
+			b.put(sh, 10, row, len(d.Communities), lkNum)
+			b.put(sh, 11, row, status, lkCentre)
+			b.height(sh, row, rowHeight(max(wrappedLines(s.Name, widths[1], bodySize), wrappedLines(st.Item.Label(), widths[3], bodySize)), bodySize))
 		}
 	}
-	if err := w.widths(sh, 14, 26, 16, 12, 10, 10, 10, 10); err != nil {
-		return err
-	}
-	if err := w.printSetup(sh); err != nil {
-		return err
-	}
-	return w.f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 4, TopLeftCell: "A5", ActivePane: "bottomLeft"})
+	b.widths(sh, widths...)
+	b.printable(sh, head, head, 0)
 }
 
-// street fills one street's sheet.
-func (w *workbookWriter) street(sheet string, d StreetData) error {
-	if _, err := w.f.NewSheet(sheet); err != nil {
-		return err
+// campaignOrder lists a street's step indexes by phase, keeping the plan's order within
+// a phase: the order the campaign runs in, whatever order the config lists them.
+func campaignOrder(s *campaign.Street) []int {
+	order := make([]int, len(s.Steps))
+	for i := range order {
+		order[i] = i
 	}
-	s := d.Street
-	total := len(s.FilingSteps())
-
-	// Two header rows: the item over its due date.
-	if err := w.set(sheet, 1, 1, "header", "社区", "已报"); err != nil {
-		return err
-	}
-	if err := w.set(sheet, 2, 1, "header2", nil, fmt.Sprintf("共 %d 项", total)); err != nil {
-		return err
-	}
-	if err := w.f.MergeCell(sheet, "A1", "A2"); err != nil {
-		return err
-	}
-	col := 3
-	for _, st := range s.FilingSteps() {
-		if err := w.set(sheet, 1, col, "header", st.Item.Label()); err != nil {
-			return err
-		}
-		if err := w.set(sheet, 2, col, "header2", st.Due.String()+"截止"); err != nil {
-			return err
-		}
-		col++
-	}
-	var reviews []int // indices into reviewed, for the steps this street has
-	for i, r := range reviewed {
-		if _, ok := s.Step(r.item); ok {
-			reviews = append(reviews, i)
-			if err := w.set(sheet, 1, col, "header", r.review.Label()); err != nil {
-				return err
-			}
-			if err := w.set(sheet, 2, col, "header2", "街道审核"); err != nil {
-				return err
-			}
-			col++
-		}
-	}
-	photoRule := s.Rules.Photos
-	need := "张数"
-	switch {
-	case photoRule.Max > 0:
-		need = fmt.Sprintf("需 %d–%d 张", photoRule.Min, photoRule.Max)
-	case photoRule.Min > 0:
-		need = fmt.Sprintf("至少 %d 张", photoRule.Min)
-	}
-	if err := w.set(sheet, 1, col, "header", "照片"); err != nil {
-		return err
-	}
-	if err := w.set(sheet, 2, col, "header2", need); err != nil {
-		return err
-	}
-
-	// Photos go with the summary (000 §六(三)): a shortfall is marked once that is overdue.
-	photosDue := false
-	for _, item := range []campaign.Item{campaign.ItemPhotos, campaign.ItemSummary} {
-		if st, ok := s.Step(item); ok {
-			photosDue = st.Overdue(w.today)
-			break
-		}
-	}
-
-	for i, c := range s.CommunityNames() {
-		row := i + 3
-		cur := d.Filings[c]
-		lines := 1 // the most lines a cell of the row wraps to (spreadsheets do not grow rows on open)
-		t := tallyOf(s, cur, w.today)
-		if err := w.set(sheet, row, 1, "name", c); err != nil {
-			return err
-		}
-		style := "number"
-		if t.complete() {
-			style = "complete"
-		}
-		if err := w.set(sheet, row, 2, style, fmt.Sprintf("%d/%d", t.filed(), total)); err != nil {
-			return err
-		}
-		col := 3
-		for _, st := range s.FilingSteps() {
-			text, err := w.stepCell(sheet, row, col, st, cur)
-			if err != nil {
-				return err
-			}
-			lines = max(lines, wrappedLines(text, stepWidth))
-			col++
-		}
-		for _, i := range reviews {
-			text, returned := reviewText(cur, i)
-			style := "cell"
-			if returned {
-				style = "returned"
-			}
-			if err := w.set(sheet, row, col, style, text); err != nil {
-				return err
-			}
-			lines = max(lines, wrappedLines(text, reviewWidth))
-			col++
-		}
-		text, short := photoText(d.Photos[c], photoRule)
-		style = "cell"
-		if short && photosDue {
-			style = "warn"
-		}
-		if err := w.set(sheet, row, col, style, text); err != nil {
-			return err
-		}
-		lines = max(lines, wrappedLines(text, photoWidth))
-		if lines > 1 {
-			if err := w.f.SetRowHeight(sheet, row, float64(lines)*lineHeight+4); err != nil {
-				return err
-			}
-		}
-	}
-
-	widths := []float64{12, 8}
-	for range s.FilingSteps() {
-		widths = append(widths, stepWidth)
-	}
-	for range reviews {
-		widths = append(widths, reviewWidth)
-	}
-	widths = append(widths, photoWidth)
-	if err := w.widths(sheet, widths...); err != nil {
-		return err
-	}
-	if err := w.f.SetRowHeight(sheet, 1, 30); err != nil {
-		return err
-	}
-	if err := w.printSetup(sheet); err != nil {
-		return err
-	}
-	return w.f.SetPanes(sheet, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 2, TopLeftCell: "C3", ActivePane: "bottomRight"})
+	slices.SortStableFunc(order, func(a, b int) int { return s.Steps[a].Phase - s.Steps[b].Phase })
+	return order
 }
 
-// stepCell writes one community's cell for one step and returns its text.
-func (w *workbookWriter) stepCell(sheet string, row, col int, st campaign.Step, cur map[campaign.Item]campaign.Filing) (string, error) {
-	ref, err := excelize.CoordinatesToCellName(col, row)
-	if err != nil {
-		return "", err
+// itemAt returns a community's state of step i of its street.
+func itemAt(cs *campaign.CommunityState, s *campaign.Street, i int) *campaign.ItemState {
+	if i < len(cs.Items) && cs.Items[i].Def.ID == s.Steps[i].Item {
+		return &cs.Items[i]
 	}
-	switch stateOf(st, cur, w.today) {
-	case stateNotDue:
-		return "", w.set(sheet, row, col, "notDue", nil)
-	case stateOverdue:
-		return "逾期未报", w.set(sheet, row, col, "overdue", "逾期未报")
-	}
-	f := cur[st.Item]
-	text := fmt.Sprintf("%s（%s）", filingSummary(f), campaign.DateOf(f.At))
-	if !f.Flagged() {
-		return text, w.set(sheet, row, col, "cell", text)
-	}
-	if err := w.set(sheet, row, col, "flagged", text); err != nil {
-		return "", err
-	}
-	body := "有问题：\n" + strings.Join(f.Flags, "\n")
-	return text, w.f.AddComment(sheet, excelize.Comment{
-		Cell:   ref,
-		Author: commentBy,
-		Paragraph: []excelize.RichTextRun{
-			{Text: commentBy + "：\n", Font: &excelize.Font{Bold: true}},
-			{Text: body},
-		},
-		Width:  260,
-		Height: uint(50 + 18*len(f.Flags)),
-	})
+	return cs.Item(s.Steps[i].Item)
 }
-
-// Column widths (in characters of the default font) and the height of a line of text
-// (points) of the street sheets.
-const (
-	stepWidth   = 24
-	reviewWidth = 22
-	photoWidth  = 18
-	lineHeight  = 15
-)
 
 // wrappedLines estimates how many lines text wraps to in a column width characters
-// wide: a CJK or other wide character takes two, ASCII one.
-func wrappedLines(text string, width int) int {
+// wide (Excel's unit: the width of a digit of the default font, 7 px) at a font size
+// in points: a CJK character is as wide as the font is high, other characters about
+// half that.
+func wrappedLines(text string, width, size float64) int {
+	room := width*7 - 4 // the cell's margins
+	em := size * 96 / 72
 	lines := 0
 	for _, para := range strings.Split(text, "\n") {
-		units := 0
+		n, used := 1, 0.0
 		for _, r := range para {
-			if r < 0x80 {
-				units++
-			} else {
-				units += 2
+			w := em
+			if r < 0x2E80 {
+				w = em * 0.55
 			}
+			if used+w > room && used > 0 {
+				n++
+				used = 0
+			}
+			used += w
 		}
-		lines += max(1, (units+width-2)/(width-1)) // a character of margin
+		lines += n
 	}
 	return lines
 }
 
-// filingSummary is the filing's one-line summary, or its raw text when it has none.
-func filingSummary(f campaign.Filing) string {
-	if s := strings.TrimSpace(f.Summary); s != "" {
-		return s
-	}
-	if s := strings.TrimSpace(f.Raw); s != "" {
-		return s
-	}
-	return "已报"
+// rowHeight is the height in points of a row whose tallest cell has lines of text at
+// size, at least a one-line row.
+func rowHeight(lines int, size float64) float64 {
+	return max(float64(lines)*size*1.32+5, rowHt)
 }
 
-// sheetName makes a valid, unique sheet name from a street name: the characters Excel
-// forbids (: \ / ? * [ ]) become "_", a leading or trailing apostrophe is dropped, the
-// name is cut to 31 characters, and a repeat gets a "(2)" suffix.
-func sheetName(name string, used map[string]bool) string {
+// sheetName makes a valid, unique sheet name from a street name and a suffix: the
+// characters Excel forbids (: \ / ? * [ ]) become "_", a leading or trailing apostrophe
+// is dropped, the name is cut so that it and the suffix fit 31 characters, and a repeat
+// gets a "(2)" suffix.
+func sheetName(name, suffix string, used map[string]bool) string {
 	name = strings.Map(func(r rune) rune {
 		if strings.ContainsRune(`:\/?*[]`, r) {
 			return '_'
@@ -535,12 +510,14 @@ func sheetName(name string, used map[string]bool) string {
 		}
 		return string([]rune(s)[:n])
 	}
-	base := cut(name, sheetNameMax)
-	out := base
+	room := sheetNameMax - utf8.RuneCountInString(suffix)
+	out := cut(name, room) + suffix
 	for i := 2; used[strings.ToLower(out)]; i++ {
-		suffix := fmt.Sprintf("(%d)", i)
-		out = cut(base, sheetNameMax-len(suffix)) + suffix
+		tag := fmt.Sprintf("(%d)", i)
+		out = cut(name, room-len(tag)) + suffix + tag
 	}
 	used[strings.ToLower(out)] = true
 	return out
 }
+
+const sheetNameMax = 31 // Excel's limit, in characters

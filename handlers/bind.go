@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"huanjie/bot"
 	"huanjie/campaign"
 	"huanjie/config"
 	"huanjie/storage"
@@ -26,10 +25,10 @@ func (b *Bot) requestBinding(r *request) (string, error) {
 		if r.who.Community != "" {
 			where = r.who.Community + "社区 " + r.who.Title
 		}
-		return fmt.Sprintf("您已登记为%s，无需再绑定。如需变更请联系%s。", where, r.street.Office), nil
+		return fmt.Sprintf(msgBindAlready, where, r.street.Office), nil
 	}
 	if len(r.args) == 0 {
-		return "", badf("请写上社区和职务")
+		return "", badf(msgBindWhere)
 	}
 	bd := campaign.Binding{UserID: r.who.UserID, At: r.now}
 	first := strings.TrimSuffix(r.args[0], "社区")
@@ -55,29 +54,68 @@ func (b *Bot) requestBinding(r *request) (string, error) {
 		bd.Title, rest = rest[0], rest[1:]
 	}
 	if bd.Title == "" {
-		return "", badf("请写上您的职务，例如 秘书长、卫计主任")
+		return "", badf(msgBindTitle)
 	}
 	if len(rest) > 0 {
 		bd.Name = rest[0]
 	}
-	code, err := b.Bindings.RequestBinding(r.ctx, bd, bindingTTL)
+	code, replaced, err := b.Bindings.RequestBinding(r.ctx, bd, bindingTTL)
 	if err != nil {
 		return "", fmt.Errorf("request binding: %w", err)
 	}
 	desc := describeBinding(bd)
-	reply := fmt.Sprintf("已提交绑定申请（编号 **%s**）：%s。\n请%s @我 回复「同意绑定 %s」确认，确认后即可使用。", code, desc, street.Office, code)
+	warning, err := b.nameWarning(r, street, bd)
+	if err != nil {
+		return "", err
+	}
+	reply := fmt.Sprintf(msgBindRequested, code, desc, bd.UserID, street.Office, code)
+	notice := fmt.Sprintf(msgBindNotice, code, desc, bd.UserID, b.Config.BotName, code)
+	if replaced != "" && replaced != code {
+		reply += "\n" + fmt.Sprintf(msgBindReplaced, replaced, code)
+		notice += fmt.Sprintf(msgBindNoticeReplaces, replaced)
+	}
+	if warning != "" {
+		reply += "\n" + warning
+		notice += "\n" + warning
+	}
 	if !r.msg.IsGroup() {
 		rr := *r
 		rr.street = street
-		var office []string
-		for _, p := range street.People {
-			if p.Role == campaign.RoleOffice {
-				office = append(office, p.UserID)
-			}
-		}
-		b.pushToStreet(&rr, bot.Push{Text: fmt.Sprintf("有新的身份绑定申请（编号 %s）：%s。街道办请 @%s 回复「同意绑定 %s」。", code, desc, b.Config.BotName, code), Mentions: office})
+		b.tellOffice(&rr, notice)
 	}
 	return reply, nil
+}
+
+// nameWarning warns when the name a request claims belongs to someone else: a person in
+// the config, or an approved binding, with another WeCom userid.
+func (b *Bot) nameWarning(r *request, street *config.Street, bd campaign.Binding) (string, error) {
+	if bd.Name == "" {
+		return "", nil
+	}
+	var others []string
+	for _, p := range street.People {
+		if p.Name == bd.Name && p.UserID != bd.UserID {
+			others = append(others, fmt.Sprintf(msgBindNameOwner, describePerson(p), p.UserID))
+		}
+	}
+	bound, err := b.Bindings.Bound(r.ctx, street.ID)
+	if err != nil {
+		return "", fmt.Errorf("bindings of %s: %w", street.ID, err)
+	}
+	for _, o := range bound {
+		if o.Name == bd.Name && o.UserID != bd.UserID {
+			others = append(others, fmt.Sprintf(msgBindNameOwner, describeBinding(o), o.UserID))
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf(msgBindNameClash, bd.Name, strings.Join(others, "、"), bd.UserID), nil
+}
+
+// describePerson names a configured person the way describeBinding names a binding.
+func describePerson(p config.Person) string {
+	return describeBinding(campaign.Binding{Role: p.Role, Community: p.Community, Title: p.Title, Name: p.Name})
 }
 
 // findCommunity finds a community in the request's street, or in any street for a 1:1 chat.
@@ -122,29 +160,26 @@ func describeBinding(bd campaign.Binding) string {
 	return s
 }
 
+// approveBinding confirms one request by its code. Without a code it confirms nothing
+// (whichever request happens to be pending may be a stranger's): it lists them.
 func (b *Bot) approveBinding(r *request) (string, error) {
-	code := ""
-	if len(r.args) > 0 {
-		code = r.args[0]
-	} else {
-		pending, err := b.Bindings.PendingBindings(r.ctx, r.street.ID)
+	if len(r.args) == 0 {
+		list, err := b.pendingBindings(r)
 		if err != nil {
-			return "", fmt.Errorf("pending bindings: %w", err)
+			return "", err
 		}
-		if len(pending) != 1 {
-			return b.pendingBindings(r)
-		}
-		code = pending[0].Code
+		return msgApproveNeedsCode + "\n\n" + list, nil
 	}
+	code := r.args[0]
 	bd, err := b.Bindings.ApproveBinding(r.ctx, r.street.ID, code, r.who.UserID, r.now)
 	if errors.Is(err, storage.ErrNoSuchRequest) {
-		return fmt.Sprintf("没有编号为 %s 的绑定申请（可能已确认或已过期）。发「待绑定」查看。", code), nil
+		return fmt.Sprintf(msgNoSuchRequest, code), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("approve binding %s: %w", code, err)
 	}
 	b.Log.InfoContext(r.ctx, "binding approved", "street", r.street.ID, "user", bd.UserID, "role", bd.Role, "community", bd.Community, "by", r.who.UserID)
-	return fmt.Sprintf("已确认：%s（编号 %s）。现在可以直接使用了，发「帮助」查看命令。", describeBinding(bd), code), nil
+	return fmt.Sprintf(msgBindApproved, describeBinding(bd), bd.UserID, code), nil
 }
 
 func (b *Bot) pendingBindings(r *request) (string, error) {
@@ -153,14 +188,21 @@ func (b *Bot) pendingBindings(r *request) (string, error) {
 		return "", fmt.Errorf("pending bindings: %w", err)
 	}
 	if len(pending) == 0 {
-		return "目前没有等待确认的绑定申请。", nil
+		return msgNoPending, nil
 	}
 	var sb strings.Builder
-	sb.WriteString("**等待确认的绑定申请**")
+	sb.WriteString(msgPendingTitle)
 	for _, p := range pending {
-		fmt.Fprintf(&sb, "\n- 编号 %s：%s（%s申请）", p.Code, describeBinding(p.Binding), campaign.DateOf(p.Binding.At))
+		fmt.Fprintf(&sb, msgPendingLine, p.Code, describeBinding(p.Binding), p.Binding.UserID, campaign.DateOf(p.Binding.At))
+		warning, err := b.nameWarning(r, r.street, p.Binding)
+		if err != nil {
+			return "", err
+		}
+		if warning != "" {
+			sb.WriteString("\n  " + warning)
+		}
 	}
-	sb.WriteString("\n回复「同意绑定 编号」确认。")
+	sb.WriteString("\n" + msgPendingHowTo)
 	return sb.String(), nil
 }
 

@@ -3,433 +3,352 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
+	"time"
+	"unicode"
 
 	"huanjie/campaign"
 	"huanjie/storage"
 )
 
-// state is the current filings of the speaker's community, loaded once per request.
-func (b *Bot) state(r *request, community string) (map[campaign.Item]campaign.Filing, error) {
-	cur, err := b.Filings.Current(r.ctx, r.street.ID, community)
+// maxTextChars bounds a free text (the summary): longer texts are refused with a clear
+// reply, never cut.
+const maxTextChars = 5000
+
+// confirmTTL is how long a filing waiting for 「确认」 is held.
+const confirmTTL = 5 * time.Minute
+
+// record loads a community's record.
+func (b *Bot) record(r *request, community string) (*campaign.Record, error) {
+	rec, err := b.Filings.Record(r.ctx, r.street.ID, community)
 	if err != nil {
 		return nil, fmt.Errorf("load %s/%s: %w", r.street.ID, community, err)
 	}
-	return cur, nil
+	return rec, nil
 }
 
-// filer adapts a filing command: it loads the speaker's community's current filings
-// once, for the checks that compare with them and for the "已覆盖" note.
-func (b *Bot) filer(fn func(r *request, cur map[campaign.Item]campaign.Filing) (string, error)) func(r *request) (string, error) {
+// filer is the command of one item: it loads the speaker's community's record once,
+// reads the value from the message, stores it and answers with the item's judgement.
+func (b *Bot) filer(d *campaign.Def) func(r *request) (string, error) {
 	return func(r *request) (string, error) {
-		cur, err := b.state(r, r.who.Community)
+		if _, planned := r.street.Step(d.ID); !planned {
+			return fmt.Sprintf(msgNotPlanned, r.street.Name, d.Label), nil
+		}
+		if other := otherCommunity(r); other != "" {
+			return fmt.Sprintf(msgOtherCommunity, r.who.Community, other), nil
+		}
+		rec, err := b.record(r, r.who.Community)
 		if err != nil {
 			return "", err
 		}
-		return fn(r, cur)
+		f, err := b.read(r, d, rec)
+		if err != nil {
+			return "", err
+		}
+		if held, ok := b.implausible(r, d, rec, f); ok {
+			return held, b.hold(r, f)
+		}
+		return b.save(r, d, rec, f)
 	}
 }
 
-// filing is what a command parsed, before it is stored.
-type filing struct {
-	item    campaign.Item
-	fields  map[string]string
-	summary string   // one line, stored and shown in cards
-	details []string // extra lines for this reply only
-	flags   []string
+// read turns the message into a filing of d, or a usage error (nothing stored).
+func (b *Bot) read(r *request, d *campaign.Def, rec *campaign.Record) (campaign.Filing, error) {
+	f := campaign.Filing{Street: r.street.ID, Community: r.who.Community, Item: d.ID, By: r.who.UserID, At: r.now,
+		Version: version(r), Raw: r.msg.PlainText()}
+	var err error
+	switch d.Kind {
+	case campaign.KindLeadingGroup:
+		f.Value, err = b.readLeadingGroup(r)
+	case campaign.KindMembers:
+		f.Value, err = b.readMembers(r)
+	case campaign.KindRepresentatives:
+		f.Value, err = b.readRepresentatives(r)
+	case campaign.KindPublicity:
+		f.Value, err = b.readPublicity(r)
+	case campaign.KindCandidates:
+		f.Value.Roster, err = b.readRoster(r, msgNoCandidates)
+	case campaign.KindElection:
+		f.Value, err = b.readElection(r)
+	case campaign.KindDone:
+		f.Value, err = b.readDone(r, d)
+	case campaign.KindText:
+		f.Value, f.Text, err = b.readText(r, d)
+	default:
+		err = badf("这一项不用输入")
+	}
+	return f, err
 }
 
-// save stores a secretary's filing (flagged or not) and composes the reply.
-func (b *Bot) save(r *request, prev map[campaign.Item]campaign.Filing, f filing) (string, error) {
-	c := r.who.Community
-	rec := campaign.Filing{
-		Street: r.street.ID, Community: c, Item: f.item, Fields: f.fields, Summary: f.summary,
-		Flags: f.flags, By: r.who.UserID, At: r.now, Raw: r.msg.PlainText(),
+// save stores a filing and answers with its judgement: what it holds, its problems
+// judged now, and what changed for the community's other items.
+func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) (string, error) {
+	if err := b.Filings.Save(r.ctx, f); err != nil {
+		return "", fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err)
 	}
-	if err := b.Filings.Save(r.ctx, rec, true); err != nil {
-		return "", fmt.Errorf("save %s/%s/%s: %w", r.street.ID, c, f.item, err)
-	}
-	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", c, "item", f.item, "by", r.who.UserID, "flags", len(f.flags))
+	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
+	before := r.street.Judge(f.Community, rec, r.today)
+	after := withFiling(rec, f)
+	now := r.street.Judge(f.Community, after, r.today)
+	is := now.Item(d.ID)
+
 	var sb strings.Builder
-	if len(f.flags) > 0 {
-		fmt.Fprintf(&sb, msgFiledFlagged, c, f.item.Label())
+	if is != nil && len(is.Problems) > 0 {
+		fmt.Fprintf(&sb, msgFiledFlagged, f.Community, d.Label)
 	} else {
-		fmt.Fprintf(&sb, msgFiled, c, f.item.Label())
+		fmt.Fprintf(&sb, msgFiled, f.Community, d.Label)
 	}
-	sb.WriteString("\n" + f.summary)
-	for _, d := range f.details {
-		sb.WriteString("\n" + d)
+	sb.WriteString("\n\n" + r.street.Describe(f))
+	if day := f.Value.Start; !day.IsZero() {
+		sb.WriteString(dateNote(r, day))
+	} else if day := f.Value.Date; !day.IsZero() {
+		sb.WriteString(dateNote(r, day))
 	}
-	for _, fl := range f.flags {
-		fmt.Fprintf(&sb, "\n> <font color=\"warning\">%s</font>", fl)
+	if is != nil {
+		for _, p := range is.Problems {
+			sb.WriteString("\n\n⚠️ " + p)
+		}
 	}
-	if old, ok := prev[f.item]; ok {
-		sb.WriteString("\n" + fmt.Sprintf(msgReplaced, old.Summary))
+	if d.Kind == campaign.KindPublicity {
+		fmt.Fprintf(&sb, "\n\n"+msgPublicityThen, r.street.PublicityEnd(f).AddDays(1))
 	}
-	if st, ok := r.street.Step(f.item); ok && st.Overdue(r.today) {
-		sb.WriteString("\n" + fmt.Sprintf(msgLate, st.Due, st.Due.DaysUntil(r.today)))
+	if d.Kind == campaign.KindText && f.Value.Chars > 0 {
+		fmt.Fprintf(&sb, "\n\n"+msgTextKept, f.Value.Chars)
 	}
-	if len(f.flags) > 0 {
-		sb.WriteString("\n" + msgFixHint)
+	if old, ok := rec.Filing(d.ID); ok && old.Stamp() != f.Stamp() { // not itself, handled again
+		sb.WriteString("\n\n" + fmt.Sprintf(msgReplaced, r.street.Describe(old)))
+	}
+	if d.Review != nil {
+		sb.WriteString("\n\n" + b.refiled(r, d, rec, f))
+	}
+	sb.WriteString(othersChanged(&before, &now, d.ID))
+	if st, ok := r.street.Step(d.ID); ok && st.Overdue(r.today) {
+		sb.WriteString("\n\n" + fmt.Sprintf(msgLate, st.Due, st.Due.DaysUntil(r.today)))
+	}
+	if is != nil && len(is.Problems) > 0 {
+		sb.WriteString("\n\n" + msgFixHint)
 	}
 	return sb.String(), nil
 }
 
-// population is the community's population: the last filed figure, else the configured one.
-func (b *Bot) population(r *request, cur map[campaign.Item]campaign.Filing) int {
-	if m, ok := cur[campaign.ItemMembers]; ok {
-		if n, err := strconv.Atoi(m.Fields["population"]); err == nil && n > 0 {
-			return n
-		}
+// refiled says what becomes of the office's review, and tells the office when a version
+// it had already decided on is replaced.
+func (b *Bot) refiled(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) string {
+	rs := d.Review
+	status, _ := rec.ReviewOf(d.ID)
+	switch status {
+	case campaign.ReviewApproved:
+		b.tellOffice(r, fmt.Sprintf(noticeRefiledApproved, f.Community, d.Label, rs.Approved))
+		return fmt.Sprintf(msgRefiledApproved, rs.Approved)
+	case campaign.ReviewReturned:
+		b.tellOffice(r, fmt.Sprintf(noticeRefiledReturned, f.Community, d.Label))
+		return msgRefiledReturned
 	}
-	if c, ok := r.street.Community(r.who.Community); ok {
-		return c.Population
-	}
-	return 0
+	return fmt.Sprintf(msgAwaitReview, rs.Label)
 }
 
-// dateArg finds a date among args; today when none is given.
-func (b *Bot) dateArg(r *request, args []string) (campaign.Date, []string, error) {
-	for i, a := range args {
-		if !campaign.LooksLikeDate(a) {
+// othersChanged tells which of the community's other items gained or lost problems
+// because of this filing (a corrected population settles the representatives).
+func othersChanged(before, after *campaign.CommunityState, filed campaign.Item) string {
+	var sb strings.Builder
+	for i := range after.Items {
+		a := &after.Items[i]
+		if a.Def.ID == filed {
 			continue
 		}
-		d, ok := campaign.ParseDate(a, r.today, r.street.Year())
-		if !ok {
-			return campaign.Date{}, nil, badf("「%s」不是有效的日期", a)
-		}
-		return d, append(append([]string{}, args[:i]...), args[i+1:]...), nil
-	}
-	return r.today, args, nil
-}
-
-func (b *Bot) fileLeadingGroup(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	f := filing{item: campaign.ItemLeadingGroup, fields: map[string]string{}}
-	for i := 0; i < len(r.args); i++ {
-		if r.args[i] == "组长" && i+1 < len(r.args) {
-			f.fields["leader"] = r.args[i+1]
-			i++
-		} else if strings.HasPrefix(r.args[i], "组长") && len(r.args[i]) > len("组长") {
-			f.fields["leader"] = strings.TrimPrefix(r.args[i], "组长")
-		}
-	}
-	f.summary = "领导小组已成立"
-	if l := f.fields["leader"]; l != "" {
-		f.summary += "，组长 " + l
-	}
-	return b.save(r, cur, f)
-}
-
-func (b *Bot) fileMembers(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	members, population := -1, -1
-	for i := 0; i < len(r.args); i++ {
-		a := r.args[i]
-		n, isNum := number(a)
-		switch {
-		case (a == "人口" || a == "总人口") && i+1 < len(r.args):
-			p, ok := number(r.args[i+1])
-			if !ok {
-				return "", badf("「%s」后面应是人数", a)
-			}
-			population = p
-			i++
-		case isNum && members < 0:
-			members = n
-		case isNum:
-			return "", badf("多了一个数字 %s", a)
-		}
-	}
-	if members < 0 {
-		return "", badf("缺少会员人数")
-	}
-	details := []string(nil)
-	if population < 0 {
-		c, _ := r.street.Community(r.who.Community)
-		if c == nil || c.Population == 0 {
-			return "", badf("缺少总人口")
-		}
-		population = c.Population
-		details = append(details, fmt.Sprintf("（没写总人口，按配置的 %d 人计算）", population))
-	}
-	share, flags := r.street.Rules.MemberShare(members, population)
-	ok := "✅"
-	if len(flags) > 0 {
-		ok = "⚠️"
-	}
-	return b.save(r, cur, filing{
-		item:    campaign.ItemMembers,
-		fields:  map[string]string{"members": strconv.Itoa(members), "population": strconv.Itoa(population)},
-		summary: fmt.Sprintf("会员 %d 人，总人口 %d 人，占 %s（要求不低于 %s）%s", members, population, campaign.Percent(share), campaign.Percent(r.street.Rules.MemberShareMin), ok),
-		details: details,
-		flags:   flags,
-	})
-}
-
-func (b *Bot) fileRepresentatives(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	if len(r.args) > 0 && strings.Contains(r.args[0], "会员大会") {
-		return b.save(r, cur, filing{item: campaign.ItemRepresentatives, fields: map[string]string{"assembly": "yes"},
-			summary: "会员人数较少，召开会员大会（不推选代表）"})
-	}
-	count := -1
-	for _, a := range r.args {
-		if n, ok := number(a); ok {
-			count = n
-			break
-		}
-	}
-	if count <= 0 {
-		return "", badf("缺少代表人数")
-	}
-	f := filing{item: campaign.ItemRepresentatives, fields: map[string]string{"count": strconv.Itoa(count)},
-		summary: fmt.Sprintf("会员代表 %d 名", count)}
-	if pop := b.population(r, cur); pop > 0 {
-		f.fields["population"] = strconv.Itoa(pop)
-		f.flags = r.street.Rules.CheckRepresentatives(count, pop)
-		if f.flags == nil {
-			f.summary += fmt.Sprintf("（总人口 %d 人，%s应为 %d 名）✅", pop, r.street.Rules.BandText(pop), count)
-		}
-	} else {
-		f.flags = []string{"还不知道本社区总人口，无法核对代表人数，请先报「会员 <会员数> 人口 <总人口>」"}
-	}
-	return b.save(r, cur, f)
-}
-
-func (b *Bot) filePublicity(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	start, _, err := b.dateArg(r, r.args)
-	if err != nil {
-		return "", err
-	}
-	end := r.street.Rules.PublicityEnd(start)
-	f := filing{item: campaign.ItemPublicity,
-		fields:  map[string]string{"start": start.ISO(), "end": end.ISO()},
-		summary: fmt.Sprintf("代表名单公示 %s至%s（%d 天）", start, end, r.street.Rules.PublicityDays),
-		details: []string{fmt.Sprintf("公示期满后，%s起可以召开会员代表大会。", end.AddDays(1))},
-	}
-	if len(r.args) == 0 {
-		f.details = append(f.details, "（没写日期，按今天开始计算；如不对请发「公示 7月2日」改正）")
-	}
-	if _, ok := cur[campaign.ItemRepresentatives]; !ok {
-		f.details = append(f.details, "还没有报会员代表人数，请补报「代表 <人数>」。")
-	}
-	return b.save(r, cur, f)
-}
-
-// officeWords are the office titles a list of people is labelled with.
-var officeWords = []struct{ word, key string }{
-	{"副秘书长", "deputy_secretary_general"}, {"秘书长", "secretary_general"},
-	{"副会长", "vice_president"}, {"会长", "president"},
-	{"理事会", "council"}, {"理事", "council"},
-}
-
-// officeLabel is how each office key is shown.
-var officeLabel = map[string]string{
-	"president": "会长", "vice_president": "副会长", "secretary_general": "秘书长",
-	"deputy_secretary_general": "副秘书长", "council": "理事",
-}
-
-// roster is a parsed list of office holders, e.g. 会长 崔宏 副会长 王芳 秘书长 李丽 理事 11.
-type roster struct {
-	names   map[string][]string
-	council int            // a council size typed as a number
-	makeup  map[string]int // counts per make-up part
-	extra   []string       // tokens that fit nowhere
-}
-
-func (b *Bot) parseRoster(r *request, args []string) roster {
-	ro := roster{names: map[string][]string{}, makeup: map[string]int{}}
-	key := ""
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		matched := false
-		for _, ow := range officeWords {
-			if strings.HasPrefix(a, ow.word) {
-				key, matched = ow.key, true
-				a = strings.TrimPrefix(a, ow.word)
-				break
-			}
-		}
-		if matched && a == "" {
+		bi := before.Item(a.Def.ID)
+		if bi == nil || slices.Equal(bi.Problems, a.Problems) {
 			continue
 		}
-		if key == "council" {
-			if n, ok := number(a); ok {
-				ro.council = n
-				continue
-			}
-			if p, ok := r.street.Rules.Council.Part(a); ok && i+1 < len(args) {
-				if n, ok := number(args[i+1]); ok {
-					ro.makeup[p.Name] += n
-					i++
-					continue
-				}
-			}
-		}
-		if key == "" || a == "" {
-			ro.extra = append(ro.extra, a)
+		if len(a.Problems) == 0 {
+			fmt.Fprintf(&sb, "\n\n"+msgOtherSettled, a.Def.Label)
 			continue
 		}
-		ro.names[key] = append(ro.names[key], a)
+		fmt.Fprintf(&sb, "\n\n"+msgOtherProblem, a.Def.Label, strings.Join(a.Problems, "；"))
 	}
-	return ro
+	return sb.String()
 }
 
-// councilSize is the size typed, the make-up total, or the number of names listed.
-func (ro roster) councilSize() int {
-	if ro.council > 0 {
-		return ro.council
-	}
-	if len(ro.makeup) > 0 {
-		n := 0
-		for _, c := range ro.makeup {
-			n += c
+// withFiling returns a copy of rec with f as its current filing.
+func withFiling(rec *campaign.Record, f campaign.Filing) *campaign.Record {
+	out := &campaign.Record{Filings: map[campaign.Item]*campaign.Filing{}}
+	if rec != nil {
+		for k, v := range rec.Filings {
+			out.Filings[k] = v
 		}
-		return n
+		out.Reviews, out.Photos = rec.Reviews, rec.Photos
 	}
-	return len(ro.names["council"])
-}
-
-func (ro roster) describe() string {
-	var parts []string
-	for _, k := range []string{"president", "vice_president", "secretary_general", "deputy_secretary_general"} {
-		if ns := ro.names[k]; len(ns) > 0 {
-			parts = append(parts, officeLabel[k]+" "+strings.Join(ns, "、"))
-		}
-	}
-	if n := ro.councilSize(); n > 0 {
-		parts = append(parts, fmt.Sprintf("理事会 %d 人", n))
-	}
-	return strings.Join(parts, "，")
-}
-
-func (ro roster) fields() map[string]string {
-	f := map[string]string{}
-	for k, ns := range ro.names {
-		f[k] = strings.Join(ns, "、")
-	}
-	if n := ro.councilSize(); n > 0 {
-		f["council_size"] = strconv.Itoa(n)
-	}
-	for part, n := range ro.makeup {
-		f["makeup."+part] = strconv.Itoa(n)
-	}
-	return f
-}
-
-func (ro roster) missing(keys ...string) []string {
-	var out []string
-	for _, k := range keys {
-		if len(ro.names[k]) == 0 {
-			out = append(out, officeLabel[k])
-		}
-	}
+	out.Filings[f.Item] = &f
 	return out
 }
 
-func (b *Bot) fileCandidates(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	ro := b.parseRoster(r, r.args)
-	if len(ro.names) == 0 {
-		return "", badf("没有找到候选人，请按职务写姓名")
+// implausible holds a filing that can be read but looks wrong: nothing is stored until
+// the sender confirms it (「确认」 within confirmTTL). It returns the question to ask.
+func (b *Bot) implausible(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) (string, bool) {
+	var why string
+	switch d.Kind {
+	case campaign.KindMembers:
+		c, _ := r.street.Community(f.Community)
+		if c != nil && c.Population > 0 && farFrom(f.Value.Population, c.Population) {
+			why = fmt.Sprintf(askPopulation, f.Value.Population, c.Population)
+		}
+	case campaign.KindText:
+		if old, ok := rec.Filing(d.ID); ok && old.Value.Chars >= 200 && f.Value.Chars*4 < old.Value.Chars {
+			why = fmt.Sprintf(askShorterText, f.Value.Chars, old.Value.Chars)
+		}
 	}
-	if len(ro.extra) > 0 {
-		return "", badf("「%s」不知道是什么职务的候选人", strings.Join(ro.extra, " "))
+	if why == "" {
+		return "", false
 	}
-	f := filing{item: campaign.ItemCandidates, fields: ro.fields(), summary: "候选人：" + ro.describe(),
-		details: []string{"已报街道初审，请等待街道计生协办公室回复。初审通过后进行公示。"}}
-	if m := ro.missing("president", "vice_president", "secretary_general"); len(m) > 0 {
-		f.flags = append(f.flags, "缺少"+strings.Join(m, "、")+"候选人")
-	}
-	return b.save(r, cur, f)
+	return fmt.Sprintf(msgHeld, f.Community, d.Label, r.street.Describe(f), why, int(confirmTTL.Minutes())), true
 }
 
-func (b *Bot) fileElection(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	day, rest, err := b.dateArg(r, r.args)
+// farFrom reports a population more than 25 % away from the configured one.
+func farFrom(got, want int) bool {
+	return abs(got-want)*4 > want
+}
+
+// hold keeps f until the sender confirms it.
+func (b *Bot) hold(r *request, f campaign.Filing) error {
+	c := storage.Confirmation{Kind: confirmFile, Filing: &f, Text: f.Text, Raw: f.Raw, Expires: r.now.Add(confirmTTL)}
+	if err := b.Confirmations.Hold(r.ctx, r.street.ID, r.who.UserID, c); err != nil {
+		return fmt.Errorf("hold filing: %w", err)
+	}
+	return nil
+}
+
+// version names the filing a message makes: by the message's id when WeCom gave one, so
+// the same message handled again (a retry after a failed attempt, a script re-sent after a
+// Redis stall) files once; else a fresh version.
+func version(r *request) string {
+	if r.msg.MsgID != "" {
+		return "msg:" + r.msg.MsgID
+	}
+	return campaign.NewVersion(r.now)
+}
+
+// Confirmation kinds.
+const (
+	confirmFile = "file"
+	confirmUndo = "undo"
+)
+
+// confirm carries out what the speaker was asked to confirm.
+func (b *Bot) confirm(r *request) (string, error) {
+	c, err := b.Confirmations.Take(r.ctx, r.street.ID, r.who.UserID, r.now)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("take confirmation: %w", err)
 	}
-	ro := b.parseRoster(r, rest)
-	if len(ro.names) == 0 && ro.councilSize() == 0 {
-		return "", badf("没有找到选举结果，请按职务写姓名和理事会人数")
+	if c == nil {
+		return msgNothingToConfirm, nil
 	}
-	if len(ro.extra) > 0 {
-		return "", badf("「%s」不知道是什么职务", strings.Join(ro.extra, " "))
-	}
-	fields := ro.fields()
-	fields["date"] = day.ISO()
-	f := filing{item: campaign.ItemElection, fields: fields,
-		summary: fmt.Sprintf("%s召开会员代表大会，选出 %s", day, ro.describe()),
-		details: []string{"选举结果已报街道批复备案，请等待街道计生协办公室回复。"}}
-	if len(r.args) == len(rest) {
-		f.details = append(f.details, "（没写日期，按今天记录）")
-	}
-	if m := ro.missing("president", "vice_president", "secretary_general"); len(m) > 0 {
-		f.flags = append(f.flags, "缺少"+strings.Join(m, "、"))
-	}
-	council := r.street.Rules.Council
-	switch {
-	case council.HasMakeup() && len(ro.makeup) > 0:
-		f.flags = append(f.flags, council.CheckMakeup(ro.makeup)...)
-	case ro.councilSize() == 0:
-		f.flags = append(f.flags, fmt.Sprintf("没写理事会人数（应为 %s）", council.Describe()))
-	default:
-		f.flags = append(f.flags, council.CheckSize(ro.councilSize())...)
-	}
-	if st, ok := r.street.Step(campaign.ItemElection); ok && (day.Before(st.Start) || day.After(st.Due)) {
-		f.flags = append(f.flags, fmt.Sprintf("选举日期应在%s至%s之间，报的是%s", st.Start, st.Due, day))
-	}
-	if p, ok := cur[campaign.ItemPublicity]; !ok {
-		f.flags = append(f.flags, "还没有报代表名单公示，公示 3 天期满后才能选举")
-	} else if end, err := campaign.ParseISODate(p.Fields["end"]); err == nil && !day.After(end) {
-		f.flags = append(f.flags, fmt.Sprintf("代表名单公示到%s才结束，选举不能早于%s", end, end.AddDays(1)))
-	}
-	if status, _ := campaign.ReviewStatus(cur, campaign.ItemCandidates); status != campaign.ReviewApproved {
-		f.flags = append(f.flags, "候选人名单还没有通过街道初审")
-	}
-	return b.save(r, cur, f)
-}
-
-// fileDone files an item that is simply done ("培训 已参加"), with an optional date;
-// dated items (trainings) must be done by their due date.
-func (b *Bot) fileDone(item campaign.Item, doneWord string, dated bool) func(r *request) (string, error) {
-	return b.filer(func(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-		day, rest, err := b.dateArg(r, r.args)
+	switch c.Kind {
+	case confirmFile:
+		f := *c.Filing
+		f.Text, f.Raw, f.At, f.Version = c.Text, c.Raw, r.now, version(r)
+		rec, err := b.record(r, f.Community)
 		if err != nil {
 			return "", err
 		}
-		for _, a := range rest {
-			if strings.HasPrefix(a, "未") || strings.HasPrefix(a, "没") {
-				return "", badf("只在完成后登记，请完成后再发")
-			}
-		}
-		f := filing{item: item, fields: map[string]string{"date": day.ISO()},
-			summary: fmt.Sprintf("%s%s（%s）", item.Label(), doneWord, day)}
-		if st, ok := r.street.Step(item); ok && dated && day.After(st.Due) {
-			f.flags = append(f.flags, fmt.Sprintf("应在%s前完成，登记的是%s", st.Due, day))
-		}
-		if day.After(r.today) {
-			return "", badf("%s还没到，请完成后再登记", day)
-		}
-		return b.save(r, cur, f)
-	})
+		return b.save(r, f.Item.Def(), rec, f)
+	case confirmUndo:
+		return b.doUndo(r, c.Stamp)
+	}
+	return msgNothingToConfirm, nil
 }
 
-func (b *Bot) fileSummary(r *request, cur map[campaign.Item]campaign.Filing) (string, error) {
-	text := strings.TrimSpace(r.textAfter([]string{"换届总结", "工作总结", "总结"}))
+func (b *Bot) readText(r *request, d *campaign.Def) (campaign.Value, string, error) {
+	text := strings.TrimSpace(r.textAfter(d.Words))
 	if text == "" {
-		return "", badf("缺少总结正文")
+		return campaign.Value{}, "", badf("缺少%s正文", d.Label)
 	}
 	n := len([]rune(text))
-	preview := text
-	if n > 40 {
-		preview = string([]rune(text)[:40]) + "……"
+	if n > maxTextChars {
+		return campaign.Value{}, "", badf(msgTextTooLong, d.Label, n, maxTextChars)
 	}
-	return b.save(r, cur, filing{item: campaign.ItemSummary, fields: map[string]string{"text": text, "chars": strconv.Itoa(n)},
-		summary: fmt.Sprintf("总结 %d 字：%s", n, preview)})
+	if !readableText(text) {
+		return campaign.Value{}, "", badf(msgTextUnreadable, d.Label)
+	}
+	preview := text
+	if n > previewChars {
+		preview = string([]rune(text)[:previewChars])
+	}
+	return campaign.Value{Chars: n, Preview: preview}, text, nil
 }
+
+// readableText reports a text written in words: at least 10 Han characters, and not one
+// character repeated (「AAAA…」, 「。。。」 are not a summary).
+func readableText(s string) bool {
+	han, counts := 0, map[rune]int{}
+	for _, c := range s {
+		if unicode.Is(unicode.Han, c) {
+			han++
+		}
+		counts[c]++
+	}
+	n := len([]rune(s))
+	for _, k := range counts {
+		if k*2 > n {
+			return false
+		}
+	}
+	return han >= 10
+}
+
+// previewChars is how much of a long text the compact value shows.
+const previewChars = 40
 
 func (b *Bot) undo(r *request) (string, error) {
 	c := r.who.Community
-	undone, current, err := b.Filings.Undo(r.ctx, r.street.ID, c, r.who.UserID, r.now)
+	last, err := b.Filings.LastUndoable(r.ctx, r.street.ID, c)
+	if errors.Is(err, storage.ErrNothingToUndo) {
+		return fmt.Sprintf(msgNothingToUndo, c), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("undo %s/%s: %w", r.street.ID, c, err)
+	}
+	if d := last.Item.Def(); d.Review != nil {
+		rec, err := b.record(r, c)
+		if err != nil {
+			return "", err
+		}
+		if cur, ok := rec.Filing(last.Item); ok && cur.Stamp() == last.Stamp() {
+			if status, _ := rec.ReviewOf(last.Item); status == campaign.ReviewApproved {
+				hold := storage.Confirmation{Kind: confirmUndo, Stamp: last.Stamp(), Expires: r.now.Add(confirmTTL)}
+				if err := b.Confirmations.Hold(r.ctx, r.street.ID, r.who.UserID, hold); err != nil {
+					return "", fmt.Errorf("hold undo: %w", err)
+				}
+				return fmt.Sprintf(msgUndoApproved, c, d.Label, d.Review.Approved, r.street.Describe(last), int(confirmTTL.Minutes())), nil
+			}
+		}
+	}
+	return b.doUndo(r, last.Stamp())
+}
+
+// doUndo takes back the community's last filing if it is still the version stamp.
+func (b *Bot) doUndo(r *request, stamp string) (string, error) {
+	c := r.who.Community
+	rec, err := b.record(r, c)
+	if err != nil {
+		return "", err
+	}
+	last, err := b.Filings.LastUndoable(r.ctx, r.street.ID, c)
+	if errors.Is(err, storage.ErrNothingToUndo) {
+		return fmt.Sprintf(msgNothingToUndo, c), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("undo %s/%s: %w", r.street.ID, c, err)
+	}
+	if last.Stamp() != stamp {
+		return msgUndoChanged, nil
+	}
+	approved := false
+	if cur, ok := rec.Filing(last.Item); ok && cur.Stamp() == stamp {
+		status, _ := rec.ReviewOf(last.Item)
+		approved = status == campaign.ReviewApproved
+	}
+	undone, current, err := b.Filings.Undo(r.ctx, r.street.ID, c, r.who.UserID, r.msg.MsgID, r.now)
 	if errors.Is(err, storage.ErrNothingToUndo) {
 		return fmt.Sprintf(msgNothingToUndo, c), nil
 	}
@@ -437,9 +356,16 @@ func (b *Bot) undo(r *request) (string, error) {
 		return "", fmt.Errorf("undo %s/%s: %w", r.street.ID, c, err)
 	}
 	b.Log.InfoContext(r.ctx, "undone", "street", r.street.ID, "community", c, "item", undone.Item, "by", r.who.UserID)
-	reply := fmt.Sprintf(msgUndone, c, undone.Item.Label(), undone.Summary)
+	d := undone.Item.Def()
+	reply := fmt.Sprintf(msgUndone, c, d.Label, r.street.Describe(undone))
+	now := msgUndoNowEmpty
 	if current != nil {
-		return reply + "\n" + fmt.Sprintf(msgUndoNowCurrent, current.Summary), nil
+		now = fmt.Sprintf(msgUndoNowCurrent, r.street.Describe(*current))
 	}
-	return reply + "\n" + msgUndoNowEmpty, nil
+	reply += "\n\n" + now
+	if approved {
+		b.tellOffice(r, fmt.Sprintf(noticeUndoneApproved, c, d.Review.Approved, d.Label, now))
+		reply += "\n\n" + msgOfficeTold
+	}
+	return reply, nil
 }

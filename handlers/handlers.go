@@ -14,6 +14,7 @@ import (
 	"huanjie/bot"
 	"huanjie/campaign"
 	"huanjie/config"
+	"huanjie/handlers/reader"
 	"huanjie/photos"
 	"huanjie/storage"
 )
@@ -21,23 +22,35 @@ import (
 // Deps are what the handlers need; each is an interface or plain data, so tests can
 // wire real Redis and a recording Pusher.
 type Deps struct {
-	Config     *config.Config
-	Filings    storage.Filings
-	Bindings   storage.Bindings
-	Pusher     bot.Pusher       // may be nil: no group pushes
-	Reminders  Reminders        // may be nil: reminder commands say they are off
-	Photos     PhotoService     // may be nil: photo commands say they are off
-	PhotoStore storage.Photos   // photo counts for exports (may be nil)
-	MediaKey   []byte           // the EncodingAESKey, for images that carry no key of their own
-	Links      Links            // may be nil: no download links
-	Clock      func() time.Time // defaults to time.Now
-	Log        *slog.Logger
+	Config        *config.Config
+	Filings       storage.Filings
+	Bindings      storage.Bindings
+	Confirmations storage.Confirmations
+	Outbox        Outbox           // group notices; may be nil: none are sent
+	Pusher        bot.Pusher       // may be nil: no group pushes
+	Reminders     Reminders        // may be nil: reminder commands say they are off
+	Photos        PhotoService     // may be nil: photo commands say they are off
+	PhotoStore    storage.Photos   // photo counts for exports (may be nil)
+	MediaKey      []byte           // the EncodingAESKey, for images that carry no key of their own
+	Links         Links            // may be nil: no download links
+	Clock         func() time.Time // defaults to time.Now
+	Log           *slog.Logger
+}
+
+// Outbox queues group notices (review results, re-filings) for delivery within the
+// groups' rate limits, with retries.
+type Outbox interface {
+	Enqueue(ctx context.Context, street string, msgs []storage.OutMsg) error
 }
 
 // Bot is the bot.Handler of the campaign.
 type Bot struct {
 	Deps
 	commands []*command
+	byName   map[string]*command
+	vocab    map[campaign.Role]*reader.Matcher // command words by who may use them
+	allWords *reader.Matcher                   // every command word
+	memo     campaign.Memo                     // judges again only the communities that changed
 }
 
 // New builds the handler with every command registered.
@@ -49,7 +62,8 @@ func New(d Deps) *Bot {
 		d.Log = slog.Default()
 	}
 	b := &Bot{Deps: d}
-	b.commands = b.registry()
+	b.commands = append(b.registry(), b.absenceCommands()...)
+	b.indexWords()
 	return b
 }
 
@@ -75,30 +89,36 @@ func (w who) label() string {
 
 // request is one message being handled.
 type request struct {
-	ctx    context.Context
-	msg    bot.Message
-	street *config.Street // nil when no street could be found
-	group  *config.Group  // nil in a 1:1 chat
-	who    who
-	now    time.Time
-	today  campaign.Date
-	line   string   // normalised text, command word included
-	raw    string   // the text as typed, leading @mentions removed
-	args   []string // tokens after the command word
-	rest   string   // normalised text after the command word
+	ctx      context.Context
+	msg      bot.Message
+	street   *config.Street     // nil when no street could be found, and in a district's chat
+	district *campaign.District // set in a district's group chat, or for a district's people
+	group    *config.Group      // nil in a 1:1 chat
+	who      who
+	now      time.Time
+	today    campaign.Date
+	line     string         // normalised text (reader.Normalize), command word included
+	raw      string         // the text as typed, leading @mentions removed
+	cmd      reader.Command // the command word found in line, with what is before and after it
+	args     []string       // tokens after the command word
+	rest     string         // normalised text after the command word
 }
 
 // Handle answers one message.
 func (b *Bot) Handle(ctx context.Context, m bot.Message) bot.Reply {
+	if m.MsgType == "event" && m.Event != nil && m.Event.EventType == bot.EventEnterChat {
+		return bot.Reply{Markdown: b.welcome(ctx, m)}
+	}
 	if m.MsgType == "event" || m.MsgType == "stream" {
 		return bot.Reply{}
 	}
 	now := b.Clock().In(campaign.Shanghai)
+	raw := stripMentions(m.PlainText())
 	r := &request{ctx: ctx, msg: m, now: now, today: campaign.DateOf(now),
-		line: strings.TrimRight(bot.Normalize(m.PlainText()), "?!.~ "), raw: stripMentions(m.PlainText())}
+		line: strings.TrimRight(reader.Normalize(raw), "?？!！.。~ "), raw: raw}
 	text, err := b.dispatch(r)
 	if err != nil {
-		b.Log.ErrorContext(ctx, "handling message failed", "msgid", m.MsgID, "user", m.From.UserID, "chat", m.ChatID, "text", r.line, "err", err)
+		b.Log.ErrorContext(ctx, "handling message failed", "msgid", m.MsgID, "user", m.From.UserID, "chat", m.ChatID, "command", b.CommandOf(m), "chars", len([]rune(r.line)), "err", err)
 		office := "街道计生协办公室"
 		if r.street != nil {
 			office = r.street.Office
@@ -110,14 +130,22 @@ func (b *Bot) Handle(ctx context.Context, m bot.Message) bot.Reply {
 
 func (b *Bot) dispatch(r *request) (string, error) {
 	if r.msg.IsGroup() {
-		s, g, ok := b.Config.StreetOfChat(r.msg.ChatID)
-		if !ok {
+		if s, g, ok := b.Config.StreetOfChat(r.msg.ChatID); ok {
+			r.street, r.group = s, g
+		} else if d, g, ok := b.Config.DistrictOfChat(r.msg.ChatID); ok {
+			r.district, r.group = d, g
+		} else {
 			return fmt.Sprintf(msgUnknownChat, r.msg.ChatID), nil
 		}
-		r.street, r.group = s, g
+	}
+	if r.msg.From.UserID == "" {
+		return msgNoUserID, nil // no one to identify, bind or answer for
 	}
 	if err := b.identify(r); err != nil {
 		return "", err
+	}
+	if r.district != nil {
+		return b.dispatchDistrict(r)
 	}
 	if imgs := photos.Images(r.msg); len(imgs) > 0 {
 		return b.receivePhotos(r, imgs)
@@ -125,54 +153,97 @@ func (b *Bot) dispatch(r *request) (string, error) {
 	if r.line == "" {
 		return fmt.Sprintf(msgGreeting, b.Config.BotName), nil
 	}
-	cmd, word := b.match(r.line)
+	cmd, found := b.find(r.line, r.who.Role)
 	if cmd == nil {
 		if r.street != nil && r.who.Role != "" {
-			if c, ok := r.street.Community(r.line); ok {
-				return b.card(r, c.Name)
+			switch m := reader.MatchCommunity(r.line, r.street.CommunityNames()); m.Kind {
+			case reader.Exact:
+				return b.card(r, m.Name)
+			case reader.Close, reader.Several:
+				return m.Question() + msgCardHint, nil
 			}
 		}
 		return b.notUnderstood(r), nil
 	}
-	r.rest = strings.TrimSpace(strings.TrimPrefix(r.line, word))
+	return b.run(r, cmd, found)
+}
+
+// run runs a command found in the message, turning usage errors and questions into
+// replies that store nothing.
+func (b *Bot) run(r *request, cmd *command, found reader.Command) (string, error) {
+	r.cmd, r.rest = found, found.Rest
 	r.args = tokenize(r.rest)
 	if !cmd.allows(r.who.Role) {
 		return b.refuse(r, cmd), nil
 	}
 	reply, err := cmd.run(r)
 	var ue usageError
-	if errors.As(err, &ue) {
+	var q question
+	switch {
+	case errors.As(err, &q):
+		return q.text + "\n\n" + msgNothingStored, nil
+	case errors.As(err, &ue):
 		return fmt.Sprintf(msgBadArgs, cmd.name, ue.reason, cmd.usage, cmd.example), nil
 	}
 	return reply, err
 }
 
-// identify finds the street (for 1:1 chats) and the speaker's role in it.
+// identify finds the speaker's role: in a street's group, as that street knows them; in a
+// district's group, among the district's people; in a 1:1 chat, wherever the config or a
+// binding names them — the configured by one map lookup, the bound by one pipelined
+// look across every street.
 func (b *Bot) identify(r *request) error {
 	uid := r.msg.From.UserID
-	streets := b.Config.Streets
-	if r.street != nil {
-		streets = []config.Street{*r.street}
-	}
-	for i := range streets {
-		s, _ := b.Config.Street(streets[i].ID)
-		if p, ok := s.Person(uid); ok {
-			r.street = s
+	switch {
+	case r.district != nil:
+		if p, ok := r.district.Person(uid); ok {
+			r.who = who{UserID: uid, Role: p.Role, Name: p.Name, Title: p.Title}
+		} else {
+			r.who = who{UserID: uid}
+		}
+		return nil
+	case r.street != nil:
+		if p, ok := r.street.Person(uid); ok {
 			r.who = who{UserID: uid, Role: p.Role, Community: p.Community, Name: p.Name, Title: p.Title}
 			return nil
 		}
-		bd, err := b.Bindings.Binding(r.ctx, s.ID, uid)
+		bd, err := b.Bindings.Binding(r.ctx, r.street.ID, uid)
 		if err != nil {
 			return fmt.Errorf("look up binding of %s: %w", uid, err)
 		}
+		r.who = who{UserID: uid}
 		if bd != nil {
+			r.who = who{UserID: uid, Role: bd.Role, Community: bd.Community, Name: bd.Name, Title: bd.Title}
+		}
+		return nil
+	}
+	if s, ok := b.Config.StreetOfPerson(uid); ok {
+		p, _ := s.Person(uid)
+		r.street, r.who = s, who{UserID: uid, Role: p.Role, Community: p.Community, Name: p.Name, Title: p.Title}
+		return nil
+	}
+	if d, ok := b.Config.DistrictOfPerson(uid); ok {
+		p, _ := d.Person(uid)
+		r.district, r.who = d, who{UserID: uid, Role: p.Role, Name: p.Name, Title: p.Title}
+		return nil
+	}
+	ids := make([]string, len(b.Config.Streets))
+	for i := range b.Config.Streets {
+		ids[i] = b.Config.Streets[i].ID
+	}
+	bd, err := b.Bindings.BindingAny(r.ctx, ids, uid)
+	if err != nil {
+		return fmt.Errorf("look up binding of %s: %w", uid, err)
+	}
+	r.who = who{UserID: uid}
+	if bd != nil {
+		if s, ok := b.Config.Street(bd.Street); ok {
 			r.street = s
 			r.who = who{UserID: uid, Role: bd.Role, Community: bd.Community, Name: bd.Name, Title: bd.Title}
 			return nil
 		}
 	}
-	r.who = who{UserID: uid}
-	if r.street == nil && len(b.Config.Streets) == 1 {
+	if len(b.Config.Streets) == 1 {
 		r.street = &b.Config.Streets[0]
 	}
 	return nil
@@ -189,7 +260,28 @@ func (b *Bot) refuse(r *request, cmd *command) string {
 	for _, role := range cmd.roles {
 		allowed = append(allowed, roleNames[string(role)])
 	}
-	return fmt.Sprintf(msgForbidden, cmd.name, strings.Join(allowed, "或"), roleNames[string(r.who.Role)], r.street.Office)
+	return fmt.Sprintf(msgForbidden, cmd.name, strings.Join(allowed, "或"), r.who.describe(), r.street.Office)
+}
+
+// describe says who the person is as the street knows them: 大辛社区书记, 街道计生协办公室主任,
+// 领导小组组长 — their configured or bound title, never a role name they do not hold.
+func (w who) describe() string {
+	switch w.Role {
+	case campaign.RoleSecretary:
+		return w.Community + "社区" + or(w.Title, "秘书长")
+	case campaign.RoleOffice:
+		return "街道计生协办公室" + w.Title
+	case campaign.RoleLeader:
+		return "领导小组" + w.Title
+	}
+	return roleNames[""]
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (b *Bot) notUnderstood(r *request) string {
@@ -199,10 +291,13 @@ func (b *Bot) notUnderstood(r *request) string {
 		return sb.String() + "\n" + fmt.Sprintf(msgUnknownUser, r.street.Office)
 	}
 	if c := b.nearest(r.line, r.who.Role); c != nil {
-		sb.WriteString("\n")
+		sb.WriteString("\n\n")
 		fmt.Fprintf(&sb, msgDidYouMean, c.name, c.usage, c.example)
 	}
-	sb.WriteString("\n" + msgSeeHelp)
+	if r.who.Role == campaign.RoleSecretary {
+		sb.WriteString("\n\n" + fmt.Sprintf(msgSaySentence, sayExamples(r, 2)))
+	}
+	sb.WriteString("\n\n" + msgSeeHelp)
 	return sb.String()
 }
 
@@ -235,3 +330,11 @@ type usageError struct{ reason string }
 func (e usageError) Error() string { return e.reason }
 
 func badf(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// question is something the bot must ask back before it can act (「您是不是要找「大辛」？」);
+// nothing is stored.
+type question struct{ text string }
+
+func (q question) Error() string { return q.text }
+
+func askf(format string, a ...any) error { return question{fmt.Sprintf(format, a...)} }

@@ -1,11 +1,11 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -17,17 +17,18 @@ import (
 
 // PhotoService receives, lists, deletes and packs a community's photos.
 type PhotoService interface {
-	Download(ctx context.Context, img bot.Image, fallbackKey []byte) ([]byte, error)
-	Receive(ctx context.Context, street, streetName, community, by string, data []byte, rule campaign.PhotoRule) (photos.Result, error)
+	// Accept downloads and receives one image; a failed download wraps photos.ErrDownload.
+	Accept(ctx context.Context, img bot.Image, fallbackKey []byte, street, streetName, community, by string, rule campaign.PhotoRule) (photos.Result, error)
 	List(ctx context.Context, street, community string) ([]storage.Photo, error)
-	Delete(ctx context.Context, street, community string, n int) (storage.Photo, error)
+	DeleteHash(ctx context.Context, street, community, hash string) (storage.Photo, error)
 	Zip(ctx context.Context, street, streetName, community string, w io.Writer) error
 }
 
-// Links turns a generated file into a download link (local mode, or a deployment with a
-// public URL); nil when the bot has none.
+// Links keeps a generated file on disk for a while and returns the link that downloads
+// it (local mode, or a deployment with a public URL); nil when the bot has none. write's
+// error comes back as it is.
 type Links interface {
-	Put(name string, data []byte) string
+	Keep(name string, write func(io.Writer) error) (link string, size int64, err error)
 }
 
 // maxFilePush is WeCom's limit for a file sent through the group webhook.
@@ -50,28 +51,24 @@ func (b *Bot) receivePhotos(r *request, imgs []bot.Image) (string, error) {
 	}
 	rule := r.street.Rules.Photos
 	var lines []string
-	last := -1
 	for i, img := range imgs {
 		prefix := ""
 		if len(imgs) > 1 {
 			prefix = fmt.Sprintf("第 %d 张：", i+1)
 		}
-		data, err := b.Photos.Download(r.ctx, img, b.MediaKey)
-		if err != nil {
+		res, err := b.Photos.Accept(r.ctx, img, b.MediaKey, r.street.ID, r.street.Name, r.who.Community, r.who.UserID, rule)
+		var refusal *photos.Refusal
+		switch {
+		case errors.Is(err, photos.ErrDownload):
 			b.Log.WarnContext(r.ctx, "photo download failed", "community", r.who.Community, "by", r.who.UserID, "err", err)
 			lines = append(lines, prefix+msgPhotoDownloadFailed)
 			continue
-		}
-		res, err := b.Photos.Receive(r.ctx, r.street.ID, r.street.Name, r.who.Community, r.who.UserID, data, rule)
-		var refusal *photos.Refusal
-		switch {
 		case errors.As(err, &refusal):
 			lines = append(lines, prefix+fmt.Sprintf(msgPhotoRefused, refusal.Reason))
 			continue
 		case err != nil:
 			return "", fmt.Errorf("receive photo: %w", err)
 		}
-		last = res.Count
 		switch {
 		case res.Duplicate:
 			lines = append(lines, prefix+fmt.Sprintf(msgPhotoDuplicate, res.N))
@@ -85,29 +82,7 @@ func (b *Bot) receivePhotos(r *request, imgs []bot.Image) (string, error) {
 			lines = append(lines, prefix+fmt.Sprintf(msgPhotoReceived, res.N, res.Min-res.Count))
 		}
 	}
-	if last >= 0 {
-		if err := b.savePhotoFiling(r, last); err != nil {
-			return "", err
-		}
-	}
 	return strings.Join(lines, "\n"), nil
-}
-
-// savePhotoFiling keeps the photo count as the community's 照片 filing, flagged while
-// there are fewer than the rule asks, so 进度 and 哪些社区还没报 see it.
-func (b *Bot) savePhotoFiling(r *request, count int) error {
-	rule := r.street.Rules.Photos
-	f := campaign.Filing{Street: r.street.ID, Community: r.who.Community, Item: campaign.ItemPhotos,
-		Fields:  map[string]string{"count": strconv.Itoa(count)},
-		Summary: fmt.Sprintf("照片 %d 张（需要 %d-%d 张）", count, rule.Min, rule.Max),
-		By:      r.who.UserID, At: r.now, Raw: r.msg.PlainText()}
-	if count < rule.Min {
-		f.Flags = []string{fmt.Sprintf("照片还差 %d 张", rule.Min-count)}
-	}
-	if err := b.Filings.Save(r.ctx, f, false); err != nil {
-		return fmt.Errorf("save photo count: %w", err)
-	}
-	return nil
 }
 
 // photoCommunity is the community a photo command is about: the secretary's own, or the
@@ -145,7 +120,7 @@ func (b *Bot) listPhotos(r *request) (string, error) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, msgPhotoCount, c, len(list), rule.Min, rule.Max)
 	for i, p := range list {
-		fmt.Fprintf(&sb, "\n%d. %s（%s）", i+1, p.Name, campaign.DateOf(p.At))
+		fmt.Fprintf(&sb, "\n%d. %s（%s）", photoNumber(p, i), p.Name, campaign.DateOf(p.At))
 	}
 	if r.who.Role == campaign.RoleSecretary {
 		sb.WriteString("\n" + fmt.Sprintf(msgPhotosHowTo, b.Config.BotName))
@@ -164,21 +139,42 @@ func (b *Bot) deletePhoto(r *request) (string, error) {
 	if n <= 0 {
 		return "", badf("请写上照片编号（发「照片」查看编号）")
 	}
-	p, err := b.Photos.Delete(r.ctx, r.street.ID, r.who.Community, n)
+	list, err := b.Photos.List(r.ctx, r.street.ID, r.who.Community)
+	if err != nil {
+		return "", fmt.Errorf("list photos: %w", err)
+	}
+	hash := ""
+	for i, p := range list {
+		if photoNumber(p, i) == n {
+			hash = p.Hash
+		}
+	}
+	if hash == "" {
+		return fmt.Sprintf(msgNoSuchPhoto, n), nil
+	}
+	p, err := b.Photos.DeleteHash(r.ctx, r.street.ID, r.who.Community, hash)
 	if errors.Is(err, storage.ErrNoSuchPhoto) {
 		return fmt.Sprintf(msgNoSuchPhoto, n), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("delete photo: %w", err)
 	}
-	list, err := b.Photos.List(r.ctx, r.street.ID, r.who.Community)
-	if err != nil {
-		return "", fmt.Errorf("list photos: %w", err)
+	return fmt.Sprintf(msgPhotoDeleted, n, p.Name, len(list)-1), nil
+}
+
+// photoNumbered reads the number a photo's file name ends with (…_07.jpg).
+var photoNumbered = regexp.MustCompile(`_(\d+)\.jpe?g$`)
+
+// photoNumber is how people refer to a photo: the number in its file name, which never
+// changes, so 删除照片 3 after deleting another still means the file named _03; a name
+// without a number falls back to its place in the list.
+func photoNumber(p storage.Photo, i int) int {
+	if m := photoNumbered.FindStringSubmatch(p.Name); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+			return n
+		}
 	}
-	if err := b.savePhotoFiling(r, len(list)); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf(msgPhotoDeleted, n, p.Name, len(list)), nil
+	return i + 1
 }
 
 func (b *Bot) packPhotos(r *request) (string, error) {
@@ -189,27 +185,47 @@ func (b *Bot) packPhotos(r *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var buf bytes.Buffer
-	err = b.Photos.Zip(r.ctx, r.street.ID, r.street.Name, c, &buf)
+	name := photos.ZipFolder(r.street.Name, c) + ".zip"
+	reply, err := b.deliverFile(r, name, func(w io.Writer) error {
+		return b.Photos.Zip(r.ctx, r.street.ID, r.street.Name, c, w)
+	})
 	if errors.Is(err, photos.ErrNoPhotos) {
 		return fmt.Sprintf(msgNoPhotosYet, c), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("zip photos: %w", err)
 	}
-	name := photos.ZipFolder(r.street.Name, c) + ".zip"
-	return b.deliverFile(r, name, buf.Bytes()), nil
+	return reply, nil
 }
 
 // deliverFile hands a generated file to people: a download link when the bot has one,
-// and the file itself in the street's groups when it is within WeCom's limit.
-func (b *Bot) deliverFile(r *request, name string, data []byte) string {
+// and the file itself in the street's groups when it is within WeCom's limit. The file
+// goes straight to disk as write produces it; only a file small enough to push is also
+// held in memory. write's error is returned.
+func (b *Bot) deliverFile(r *request, name string, write func(io.Writer) error) (string, error) {
+	small := &capBuffer{max: maxFilePush}
 	var parts []string
 	if b.Links != nil {
-		parts = append(parts, fmt.Sprintf(msgFileLink, name, b.Links.Put(name, data)))
+		var werr error
+		link, size, err := b.Links.Keep(name, func(w io.Writer) error {
+			werr = write(io.MultiWriter(w, small))
+			return werr
+		})
+		switch {
+		case werr != nil:
+			return "", werr
+		case err != nil:
+			b.Log.ErrorContext(r.ctx, "keeping a generated file failed", "name", name, "err", err)
+			parts = append(parts, msgFileKeepFailed)
+		default:
+			b.Log.InfoContext(r.ctx, "generated file kept", "name", name, "bytes", size)
+			parts = append(parts, fmt.Sprintf(msgFileLink, name, link))
+		}
+	} else if err := write(small); err != nil {
+		return "", err
 	}
-	if len(data) <= maxFilePush {
-		if sent, failed := b.pushToStreet(r, bot.Push{File: data, FileName: name}); sent > 0 {
+	if !small.over {
+		if sent, failed := b.pushToAsker(r, bot.Push{File: small.buf, FileName: name}); sent > 0 {
 			parts = append(parts, fmt.Sprintf(msgFileSent, name))
 		} else if failed > 0 {
 			parts = append(parts, msgFileSendFailed)
@@ -218,7 +234,32 @@ func (b *Bot) deliverFile(r *request, name string, data []byte) string {
 		parts = append(parts, msgFileTooLarge)
 	}
 	if len(parts) == 0 {
-		return msgFileNowhere
+		return msgFileNowhere, nil
 	}
-	return strings.Join(parts, "\n")
+	return strings.Join(parts, "\n"), nil
+}
+
+// capBuffer keeps what is written while it stays within max bytes; past that it drops
+// it all and only notes that it was over.
+type capBuffer struct {
+	max  int
+	buf  []byte
+	over bool
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if !c.over && len(c.buf)+len(p) <= c.max {
+		c.buf = append(c.buf, p...)
+	} else {
+		c.over, c.buf = true, nil
+	}
+	return len(p), nil
+}
+
+// writeBytes is a write func for data already in memory.
+func writeBytes(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
 }

@@ -2,219 +2,282 @@ package handlers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"huanjie/campaign"
-	"huanjie/config"
 )
 
-// reviewWords says a review state in a few characters, per reviewed item.
-var reviewWords = map[campaign.Item]map[string]string{
-	campaign.ItemCandidates: {campaign.ReviewPending: "待初审", campaign.ReviewApproved: "初审已通过", campaign.ReviewReturned: "初审被退回"},
-	campaign.ItemElection:   {campaign.ReviewPending: "待批复", campaign.ReviewApproved: "已批复备案", campaign.ReviewReturned: "批复被退回"},
+// judged is the street's state on the request's day, judged from current records.
+func (b *Bot) judged(r *request) (*campaign.StreetState, error) {
+	recs, err := b.Filings.Records(r.ctx, r.street.ID)
+	if err != nil {
+		return nil, fmt.Errorf("records of %s: %w", r.street.ID, err)
+	}
+	return b.memo.JudgeStreet(r.street, recs, r.today), nil
 }
 
-// progressOf summarises one community for 进度.
-type progressOf struct {
-	filed, total, flagged, overdue int
-	phase                          campaign.Step // the furthest step filed
-	reviews                        []string
+// Answers are bounded by what fits a phone and WeCom's 20 480 bytes: totals first, then
+// one line per community — all of them in config order when they fit, else the worst
+// maxLines — then how to see the rest. A reply is never cut mid-list.
+const (
+	maxLines    = 30
+	replyBudget = 16 << 10 // bytes of lines, leaving room for the totals and the ending
+)
+
+// worstFirst orders communities by how far behind they are: most late items, then most
+// problems, then fewest done; config order among equals.
+func worstFirst(cs []*campaign.CommunityState) []*campaign.CommunityState {
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, func(a, b *campaign.CommunityState) int {
+		switch {
+		case a.Late != b.Late:
+			return b.Late - a.Late
+		case a.Problems != b.Problems:
+			return b.Problems - a.Problems
+		}
+		return a.Done - b.Done
+	})
+	return out
 }
 
-func (b *Bot) summarise(s *config.Street, cur map[campaign.Item]campaign.Filing, today campaign.Date) progressOf {
-	var p progressOf
-	for _, st := range s.Steps {
-		p.total++
-		f, ok := cur[st.Item]
-		if !ok || !s.Rules.Done(f) {
-			if st.Overdue(today) {
-				p.overdue++
-			}
-			if ok && f.Flagged() {
-				p.flagged++
-			}
-			continue
+// listing writes numbered lines while they fit; it returns how many were written.
+func listing(sb *strings.Builder, lines []string) int {
+	used := 0
+	for i, l := range lines {
+		if i == maxLines || used+len(l) > replyBudget {
+			return i
 		}
-		p.filed++
-		if f.Flagged() {
-			p.flagged++
-		}
-		if st.Phase > p.phase.Phase {
-			p.phase = st
-		}
+		fmt.Fprintf(sb, "\n%d. %s", i+1, l)
+		used += len(l)
 	}
-	for _, item := range []campaign.Item{campaign.ItemCandidates, campaign.ItemElection} {
-		if status, _ := campaign.ReviewStatus(cur, item); status != campaign.ReviewNone {
-			p.reviews = append(p.reviews, reviewWords[item][status])
-		}
-	}
-	return p
+	return len(lines)
 }
 
 func (b *Bot) progress(r *request) (string, error) {
-	s := r.street
-	all, err := b.Filings.CurrentAll(r.ctx, s.ID, s.CommunityNames())
-	if err != nil {
-		return "", fmt.Errorf("progress of %s: %w", s.ID, err)
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "**%s换届进度**（%s）", s.Name, r.today)
-	var done, problems, late int
-	for i, c := range s.CommunityNames() {
-		p := b.summarise(s, all[c], r.today)
-		where := "尚未开始"
-		if p.phase.Phase > 0 {
-			where = fmt.Sprintf("第%d步 %s", p.phase.Phase, p.phase.Name)
-		}
-		parts := []string{where, fmt.Sprintf("已报 %d/%d", p.filed, p.total)}
-		if p.flagged > 0 {
-			parts = append(parts, fmt.Sprintf("<font color=\"warning\">%d 项有问题</font>", p.flagged))
-			problems++
-		}
-		if p.overdue > 0 {
-			parts = append(parts, fmt.Sprintf("<font color=\"warning\">逾期 %d 项</font>", p.overdue))
-			late++
-		}
-		parts = append(parts, p.reviews...)
-		if p.filed == p.total && p.flagged == 0 {
-			done++
-		}
-		fmt.Fprintf(&sb, "\n%d. **%s** %s", i+1, c, strings.Join(parts, "｜"))
-	}
-	fmt.Fprintf(&sb, "\n共 %d 个社区：全部报齐 %d 个，有问题 %d 个，有逾期 %d 个。\n发「哪些社区还没报」看缺报名单，发社区名看详情。",
-		len(s.Communities), done, problems, late)
-	return sb.String(), nil
-}
-
-func (b *Bot) missing(r *request) (string, error) {
-	s := r.street
-	all, err := b.Filings.CurrentAll(r.ctx, s.ID, s.CommunityNames())
-	if err != nil {
-		return "", fmt.Errorf("missing of %s: %w", s.ID, err)
-	}
-	if len(r.args) > 0 {
-		item, ok := b.itemOfWord(r.args[0])
-		st, inPlan := s.Step(item)
-		if !ok || !inPlan {
-			return "", badf("不认识事项「%s」，可以写：%s", r.args[0], b.itemWords(s))
-		}
-		return b.missingOne(r, st, all), nil
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "**还没报的社区**（%s）", r.today)
-	any := false
-	var next *campaign.Step
-	for _, st := range s.Steps {
-		if !st.Open(r.today) {
-			if next == nil || st.Start.Before(next.Start) {
-				st := st
-				next = &st
-			}
-			continue
-		}
-		names := s.Missing(st.Item, all)
-		if len(names) == 0 {
-			continue
-		}
-		any = true
-		fmt.Fprintf(&sb, "\n\n**%s**（%s）：%s（%d 个）", st.Item.Label(), dueText(st, r.today), strings.Join(names, "、"), len(names))
-	}
-	if !any {
-		sb.WriteString("\n已经开始的事项，所有社区都报齐了。")
-	}
-	if next != nil {
-		fmt.Fprintf(&sb, "\n\n下一项：%s，%s开始，%s截止。", next.Item.Label(), next.Start, next.Due)
-	}
-	return sb.String(), nil
-}
-
-func (b *Bot) missingOne(r *request, st campaign.Step, all map[string]map[campaign.Item]campaign.Filing) string {
-	names := r.street.Missing(st.Item, all)
-	var flagged []string
-	for _, c := range r.street.CommunityNames() {
-		if f, ok := all[c][st.Item]; ok && f.Flagged() {
-			flagged = append(flagged, c)
-		}
-	}
-	var sb strings.Builder
-	if len(names) == 0 {
-		fmt.Fprintf(&sb, "所有社区都已报「%s」。", st.Item.Label())
-	} else {
-		fmt.Fprintf(&sb, "**还没报「%s」的社区**（%s）：%s（共 %d 个）", st.Item.Label(), dueText(st, r.today), strings.Join(names, "、"), len(names))
-	}
-	if len(flagged) > 0 {
-		fmt.Fprintf(&sb, "\n已报但有问题：%s", strings.Join(flagged, "、"))
-	}
-	return sb.String()
-}
-
-// dueText says when a step is due relative to today.
-func dueText(st campaign.Step, today campaign.Date) string {
-	switch n := today.DaysUntil(st.Due); {
-	case n < 0:
-		return fmt.Sprintf("%s截止，<font color=\"warning\">已逾期 %d 天</font>", st.Due, -n)
-	case n == 0:
-		return fmt.Sprintf("今天（%s）截止", st.Due)
-	default:
-		return fmt.Sprintf("%s截止，还有 %d 天", st.Due, n)
-	}
-}
-
-// itemWords lists the words 哪些社区还没报 accepts.
-func (b *Bot) itemWords(s *config.Street) string {
-	var words []string
-	for _, st := range s.Steps {
-		for _, c := range b.commands {
-			if c.item == st.Item {
-				words = append(words, c.name)
-			}
-		}
-	}
-	return strings.Join(words, "、")
-}
-
-// card shows everything about one community.
-func (b *Bot) card(r *request, community string) (string, error) {
-	s := r.street
-	cur, err := b.state(r, community)
+	ss, err := b.judged(r)
 	if err != nil {
 		return "", err
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "**%s社区 换届情况**（%s）", community, r.today)
-	for _, st := range s.Steps {
-		f, ok := cur[st.Item]
-		switch {
-		case ok && f.Flagged():
-			fmt.Fprintf(&sb, "\n⚠️ **%s**：%s（%s %s）", st.Item.Label(), f.Summary, campaign.DateOf(f.At), b.personName(s, f.By))
-			for _, fl := range f.Flags {
-				fmt.Fprintf(&sb, "\n> <font color=\"warning\">%s</font>", fl)
-			}
-		case ok:
-			fmt.Fprintf(&sb, "\n✅ **%s**：%s（%s %s）", st.Item.Label(), f.Summary, campaign.DateOf(f.At), b.personName(s, f.By))
-		case !st.Open(r.today):
-			fmt.Fprintf(&sb, "\n▫️ %s：%s开始，%s截止", st.Item.Label(), st.Start, st.Due)
-		case st.Overdue(r.today):
-			fmt.Fprintf(&sb, "\n⏰ **%s**：未报，%s", st.Item.Label(), dueText(st, r.today))
-		default:
-			fmt.Fprintf(&sb, "\n⏳ %s：未报，%s", st.Item.Label(), dueText(st, r.today))
-		}
-		if words, reviewed := reviewWords[st.Item]; reviewed && ok {
-			status, rv := campaign.ReviewStatus(cur, st.Item)
-			line := words[status]
-			if rv != nil && rv.Fields["reason"] != "" {
-				line += "，原因：" + rv.Fields["reason"]
-			}
-			fmt.Fprintf(&sb, "\n　　↳ %s", line)
-		}
+	fmt.Fprintf(&sb, "**%s换届进度**（%s）\n共 %d 个社区：全部报齐 %d 个，有问题 %d 个，有逾期 %d 个。\n",
+		r.street.Name, r.today, len(ss.Communities), ss.Complete, ss.WithProblems, ss.WithLate)
+	all := make([]*campaign.CommunityState, len(ss.Communities))
+	for i := range ss.Communities {
+		all[i] = &ss.Communities[i]
 	}
+	if len(all) > maxLines {
+		all = worstFirst(all)
+		sb.WriteString("\n最落后的社区：")
+	}
+	lines := make([]string, 0, min(len(all), maxLines+1))
+	for _, cs := range all[:min(len(all), maxLines+1)] {
+		lines = append(lines, progressLine(cs))
+	}
+	if n := listing(&sb, lines); n < len(all) {
+		fmt.Fprintf(&sb, "\n\n其余 %d 个社区没有列出，发「导出」看全部。", len(all)-n)
+	}
+	sb.WriteString("\n\n发「哪些社区还没报」看缺报名单，发社区名看详情。")
 	return sb.String(), nil
 }
 
-// personName shows who filed: a configured name, else the userid.
-func (b *Bot) personName(s *config.Street, uid string) string {
-	if p, ok := s.Person(uid); ok && p.Name != "" {
-		return p.Name
+// progressLine is one community in 进度: how far it got, what is done, its problems and lates.
+func progressLine(cs *campaign.CommunityState) string {
+	where := "尚未开始"
+	if cs.Phase.Phase > 0 {
+		where = fmt.Sprintf("第%d步 %s", cs.Phase.Phase, cs.Phase.Name)
 	}
-	return uid
+	parts := []string{where, fmt.Sprintf("已报 %d/%d", cs.Done, cs.Total)}
+	if cs.Problems > 0 {
+		parts = append(parts, fmt.Sprintf("⚠️ %d 项有问题", cs.Problems))
+	}
+	if cs.Late > 0 {
+		parts = append(parts, fmt.Sprintf("⏰ 逾期 %d 项", cs.Late))
+	}
+	for j := range cs.Items {
+		if w := cs.Items[j].ReviewWord(); w != "" {
+			parts = append(parts, w)
+		}
+	}
+	return fmt.Sprintf("**%s** %s", cs.Name, strings.Join(parts, "｜"))
+}
+
+func (b *Bot) missing(r *request) (string, error) {
+	var item *campaign.Def
+	if r.rest != "" {
+		d, ok := plannedItem(r, r.rest)
+		if !ok {
+			return "", badf("不认识事项「%s」，可以写：%s", r.rest, itemWords(r))
+		}
+		item = d
+	}
+	ss, err := b.judged(r)
+	if err != nil {
+		return "", err
+	}
+	if item != nil {
+		return missingOne(r, ss, item), nil
+	}
+	return missingAll(r, ss), nil
+}
+
+// missingAll lists, one line per community, what each still owes now — late items first
+// and marked — worst communities first; totals before the list.
+func missingAll(r *request, ss *campaign.StreetState) string {
+	var owing []*campaign.CommunityState
+	items, late := 0, 0
+	for i := range ss.Communities {
+		cs := &ss.Communities[i]
+		n := 0
+		for j := range cs.Items {
+			if cs.Items[j].Owing {
+				n++
+			}
+		}
+		if n > 0 {
+			owing = append(owing, cs)
+			items += n
+			late += cs.Late
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "**还没报的社区**（%s）", r.today)
+	if len(owing) == 0 {
+		sb.WriteString("\n\n已经开始的事项，所有社区都报齐了。")
+	} else {
+		fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
+		lines := make([]string, 0, min(len(owing), maxLines+1))
+		for _, cs := range worstFirst(owing)[:min(len(owing), maxLines+1)] {
+			lines = append(lines, owesLine(cs))
+		}
+		if n := listing(&sb, lines); n < len(owing) {
+			fmt.Fprintf(&sb, "\n\n其余 %d 个社区没有列出，发「哪些社区还没报 事项」按事项看，或发「导出」看全部。", len(owing)-n)
+		}
+	}
+	if next := nextStep(r); next != nil {
+		fmt.Fprintf(&sb, "\n\n下一项：%s，%s开始，%s截止。", next.Item.Label(), next.Start, next.Due)
+	}
+	return sb.String()
+}
+
+// owesLine is one community and what it owes: 「**太平**：⏰会员小组、⏰联系户、培训」, or
+// for a community that owes many, how many and the first few: 「**北山**：未报 13 项（⏰ 逾期
+// 11 项），最早的：⏰领导小组、⏰会员、⏰会员小组……」.
+func owesLine(cs *campaign.CommunityState) string {
+	owes := cs.Owes()
+	var words []string
+	for _, is := range owes {
+		w := is.Def.Words[0]
+		if is.Def.Kind == campaign.KindPhotos {
+			w = "照片"
+		}
+		if is.Status == campaign.StatusReturned {
+			w += "（被退回）"
+		}
+		if is.Late {
+			w = "⏰" + w
+		}
+		words = append(words, w)
+	}
+	if len(words) > manyOwed {
+		return fmt.Sprintf("**%s**：未报 %d 项（⏰ 逾期 %d 项），最早的：%s……", cs.Name, len(owes), cs.Late, strings.Join(words[:3], "、"))
+	}
+	return fmt.Sprintf("**%s**：%s", cs.Name, strings.Join(words, "、"))
+}
+
+// manyOwed is how many owed items a line lists before it counts them instead.
+const manyOwed = 6
+
+// nextStep is the step that opens next.
+func nextStep(r *request) *campaign.Step {
+	var next *campaign.Step
+	for i := range r.street.Steps {
+		st := &r.street.Steps[i]
+		if !st.Open(r.today) && (next == nil || st.Start.Before(next.Start)) {
+			next = st
+		}
+	}
+	return next
+}
+
+// names lists communities owing item, marking those whose filing was returned.
+func names(cs []*campaign.CommunityState, item campaign.Item) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+		if is := c.Item(item); is != nil && is.Status == campaign.StatusReturned {
+			out[i] += "（被退回）"
+		}
+	}
+	return strings.Join(out, "、")
+}
+
+func missingOne(r *request, ss *campaign.StreetState, d *campaign.Def) string {
+	st, _ := r.street.Step(d.ID)
+	owing := ss.NotDone(d.ID)
+	shown := owing
+	if len(shown) > 200 {
+		shown = shown[:200] // the rest are counted, not named: a reply fits a phone
+	}
+	var flagged []string
+	for i := range ss.Communities {
+		if is := ss.Communities[i].Item(d.ID); is != nil && len(is.Problems) > 0 && is.Done {
+			flagged = append(flagged, ss.Communities[i].Name)
+		}
+	}
+	var sb strings.Builder
+	switch {
+	case len(owing) == 0:
+		fmt.Fprintf(&sb, "所有社区都已报「%s」。", d.Label)
+	case !st.Open(r.today):
+		fmt.Fprintf(&sb, "**还没报「%s」的社区**（%s开始，%s截止）：共 %d 个\n\n%s", d.Label, st.Start, st.Due, len(owing), names(shown, d.ID))
+	default:
+		fmt.Fprintf(&sb, "**还没报「%s」的社区**（%s）：共 %d 个\n\n%s", d.Label, owing[0].Item(d.ID).Due(), len(owing), names(shown, d.ID))
+	}
+	if len(shown) < len(owing) {
+		fmt.Fprintf(&sb, " 等（其余 %d 个没有列出，发「导出」看全部）", len(owing)-len(shown))
+	}
+	if len(flagged) > 0 {
+		more := ""
+		if len(flagged) > 50 {
+			more = fmt.Sprintf(" 等 %d 个", len(flagged))
+			flagged = flagged[:50]
+		}
+		fmt.Fprintf(&sb, "\n\n已报但有问题：%s%s", strings.Join(flagged, "、"), more)
+	}
+	return sb.String()
+}
+
+// card shows everything about one community, judged now.
+func (b *Bot) card(r *request, community string) (string, error) {
+	s := r.street
+	rec, err := b.record(r, community)
+	if err != nil {
+		return "", err
+	}
+	people, err := b.people(r)
+	if err != nil {
+		return "", err
+	}
+	cs := s.Judge(community, rec, r.today)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "**%s社区 换届情况**（%s）", community, r.today)
+	for i := range cs.Items {
+		is := &cs.Items[i]
+		line := fmt.Sprintf("\n\n%s **%s**：%s", is.Status.Icon(), is.Def.Label, s.Summary(is))
+		if is.Filing != nil {
+			line += fmt.Sprintf("（%s %s）", campaign.DateOf(is.Filing.At), people.Name(is.Filing.By))
+		}
+		sb.WriteString(line)
+		for _, p := range is.Problems {
+			sb.WriteString("\n\n　⚠️ " + p)
+		}
+		if rl := is.ReviewWord(); rl != "" {
+			if is.ReviewRecord != nil && is.ReviewRecord.Reason != "" {
+				rl += "，原因：" + is.ReviewRecord.Reason
+			}
+			sb.WriteString("\n\n　↳ " + rl)
+		}
+	}
+	return sb.String(), nil
 }

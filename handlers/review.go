@@ -4,153 +4,191 @@ import (
 	"fmt"
 	"strings"
 
-	"huanjie/bot"
 	"huanjie/campaign"
+	"huanjie/handlers/reader"
+	"huanjie/storage"
 )
 
-// reviewTarget parses "<社区> [事项] [原因…]" for the office's commands.
-func (b *Bot) reviewTarget(r *request, example string) (string, []string, error) {
-	if len(r.args) == 0 {
-		return "", nil, badf(msgWhichCommunity, example)
+// reviewedVocabulary names the items the office reviews: their words and labels.
+func reviewedVocabulary() reader.Vocabulary {
+	v := reader.Vocabulary{}
+	for _, d := range campaign.Items() {
+		if d.Review == nil {
+			continue
+		}
+		for _, w := range append([]string{d.Label}, d.Words...) {
+			v[w] = string(d.ID)
+		}
 	}
-	c, ok := r.street.Community(r.args[0])
-	if !ok {
-		return "", nil, badf(msgNoSuchCommunity, r.street.Name, r.args[0], strings.Join(r.street.CommunityNames(), "、"))
+	return v
+}
+
+// readReview reads the office's command: which community (typos asked back), which item
+// when one is named as a word of its own, and the reason.
+func (b *Bot) readReview(r *request, example string) (string, reader.Review, error) {
+	rv := reader.ReadReview(r.line, r.cmd, r.street.CommunityNames(), reviewedVocabulary())
+	switch rv.Community.Kind {
+	case reader.Exact:
+		return rv.Community.Name, rv, nil
+	case reader.Close, reader.Several:
+		return "", rv, askf("%s", rv.Community.Question())
 	}
-	return c.Name, r.args[1:], nil
+	if r.rest == "" {
+		return "", rv, badf(msgWhichCommunity, example)
+	}
+	first := strings.Fields(r.rest)[0]
+	return "", rv, badf(msgNoSuchCommunity, r.street.Name, first, strings.Join(r.street.CommunityNames(), "、"))
 }
 
-func (b *Bot) approveCandidates(r *request) (string, error) {
-	return b.review(r, campaign.ItemCandidates, campaign.ReviewApproved, "")
+// approve is the office's approval of item d (初审通过, 批复).
+func (b *Bot) approve(d *campaign.Def) func(r *request) (string, error) {
+	return func(r *request) (string, error) {
+		c, _, err := b.readReview(r, d.Review.Approve[0]+" 大辛")
+		if err != nil {
+			return "", err
+		}
+		rec, err := b.record(r, c)
+		if err != nil {
+			return "", err
+		}
+		return b.decide(r, c, rec, d, campaign.ReviewApproved, "")
+	}
 }
 
-func (b *Bot) approveElection(r *request) (string, error) {
-	return b.review(r, campaign.ItemElection, campaign.ReviewApproved, "")
-}
-
-// returnFiling returns the election result if one awaits 批复, else the candidates.
-// "退回 大辛 候选人 …" or "退回 大辛 选举 …" names the item explicitly.
+// returnFiling returns a reviewed item: the one named as a word of its own ("退回 大辛 选举
+// …"; a reason that only begins like an item word stays the reason), else the one awaiting
+// the office's decision, latest in the campaign first.
 func (b *Bot) returnFiling(r *request) (string, error) {
-	c, rest, err := b.reviewTarget(r, "退回 大辛 副会长人选需调整")
+	c, rv, err := b.readReview(r, "退回 大辛 副会长人选需调整")
 	if err != nil {
 		return "", err
 	}
-	cur, err := b.state(r, c)
+	rec, err := b.record(r, c)
 	if err != nil {
 		return "", err
 	}
-	item := campaign.Item("")
-	if len(rest) > 0 {
-		if it, ok := b.itemOfWord(rest[0]); ok && it.Review() != "" {
-			item, rest = it, rest[1:]
+	var d *campaign.Def
+	if rv.Item != "" {
+		d, _ = campaign.Lookup(campaign.Item(rv.Item))
+	}
+	if d == nil {
+		items := campaign.Items()
+		for i := len(items) - 1; i >= 0 && d == nil; i-- {
+			if it := items[i]; it.Review != nil {
+				if st, _ := rec.ReviewOf(it.ID); st == campaign.ReviewPending {
+					d = it
+				}
+			}
+		}
+		for _, it := range items {
+			if d == nil && it.Review != nil {
+				if _, filed := rec.Filing(it.ID); filed {
+					d = it
+				}
+			}
 		}
 	}
-	if item == "" {
-		if st, _ := campaign.ReviewStatus(cur, campaign.ItemElection); st != campaign.ReviewNone && st != campaign.ReviewApproved {
-			item = campaign.ItemElection
-		} else {
-			item = campaign.ItemCandidates
-		}
-	}
-	reason := strings.TrimSpace(strings.Join(rest, " "))
+	reason := strings.TrimSpace(rv.Reason)
 	if reason == "" {
 		return "", badf("请写明退回原因，社区才知道怎么改")
 	}
-	return b.reviewLoaded(r, c, cur, item, campaign.ReviewReturned, reason)
+	if d == nil {
+		return fmt.Sprintf(msgNothingToReview, c, strings.Join(reviewedLabels(), "或")), nil
+	}
+	return b.decide(r, c, rec, d, campaign.ReviewReturned, reason)
 }
 
-func (b *Bot) review(r *request, item campaign.Item, status, reason string) (string, error) {
-	c, _, err := b.reviewTarget(r, fmt.Sprintf("%s 大辛", map[campaign.Item]string{campaign.ItemCandidates: "初审通过", campaign.ItemElection: "批复"}[item]))
-	if err != nil {
-		return "", err
-	}
-	cur, err := b.state(r, c)
-	if err != nil {
-		return "", err
-	}
-	return b.reviewLoaded(r, c, cur, item, status, reason)
-}
-
-func (b *Bot) reviewLoaded(r *request, c string, cur map[campaign.Item]campaign.Filing, item campaign.Item, status, reason string) (string, error) {
-	f, ok := cur[item]
+// decide records the office's decision on the current version of d and tells the
+// community's secretaries through the outbox.
+func (b *Bot) decide(r *request, c string, rec *campaign.Record, d *campaign.Def, status, reason string) (string, error) {
+	rs := d.Review
+	f, ok := rec.Filing(d.ID)
 	if !ok {
-		return fmt.Sprintf("%s社区还没有报%s，无法审核。", c, item.Label()), nil
+		return fmt.Sprintf(msgNotFiledYet, c, d.Label), nil
 	}
-	if st, rv := campaign.ReviewStatus(cur, item); st == status && status == campaign.ReviewApproved {
-		return fmt.Sprintf("%s社区的%s已于%s审核通过，无需重复操作。", c, item.Label(), campaign.DateOf(rv.At)), nil
+	cs := r.street.Judge(c, rec, r.today)
+	is := cs.Item(d.ID)
+	current, rv := rec.ReviewOf(d.ID)
+	if current == status && status == campaign.ReviewApproved {
+		return fmt.Sprintf(msgAlreadyApproved, c, d.Label, campaign.DateOf(rv.At)), nil
 	}
-	verb := map[string]string{campaign.ReviewApproved: map[campaign.Item]string{campaign.ItemCandidates: "通过初审", campaign.ItemElection: "批复备案"}[item], campaign.ReviewReturned: "退回"}[status]
-	rec := campaign.Filing{
-		Street: r.street.ID, Community: c, Item: item.Review(),
-		Fields:  map[string]string{"of": campaign.Stamp(f), "status": status, "reason": reason},
-		Summary: fmt.Sprintf("%s已%s", item.Label(), verb), By: r.who.UserID, At: r.now, Raw: r.msg.PlainText(),
+	if status == campaign.ReviewApproved {
+		if current == campaign.ReviewReturned {
+			return fmt.Sprintf(msgApproveReturned, c, d.Label, campaign.DateOf(rv.At), rv.Reason), nil
+		}
+		if rs.Strict && is != nil && len(is.Problems) > 0 {
+			return fmt.Sprintf(msgApproveProblems, c, d.Label, rs.Verb, "- "+strings.Join(is.Problems, "\n- ")), nil
+		}
 	}
-	if reason != "" {
-		rec.Summary += "，原因：" + reason
+	review := campaign.Review{Item: d.ID, Of: f.Stamp(), Status: status, Reason: reason, By: r.who.UserID, At: r.now}
+	if err := b.Filings.SaveReview(r.ctx, r.street.ID, c, review, r.msg.PlainText()); err != nil {
+		return "", fmt.Errorf("save review %s/%s: %w", c, d.ID, err)
 	}
-	if err := b.Filings.Save(r.ctx, rec, false); err != nil {
-		return "", fmt.Errorf("save review %s/%s: %w", c, item, err)
-	}
-	b.Log.InfoContext(r.ctx, "reviewed", "street", r.street.ID, "community", c, "item", item, "status", status, "by", r.who.UserID)
+	b.Log.InfoContext(r.ctx, "reviewed", "street", r.street.ID, "community", c, "item", d.ID, "status", status, "by", r.who.UserID)
 
-	var note string
-	switch {
-	case status == campaign.ReviewReturned:
-		note = fmt.Sprintf("【街道退回】%s社区的%s被退回，原因：%s。请修改后重新报送。", c, item.Label(), reason)
-	case item == campaign.ItemCandidates:
-		note = fmt.Sprintf("【街道初审】%s社区的候选人名单已通过初审，请进行公示并筹备会员代表大会。", c)
-	default:
-		note = fmt.Sprintf("【街道批复】%s社区的选举结果已批复备案。请新班子落实职责分工，参加新当选人员培训。", c)
+	verb, note := rs.Verb, fmt.Sprintf(rs.Notice, c)
+	if status == campaign.ReviewReturned {
+		verb, note = "退回", fmt.Sprintf(noticeReturned, c, d.Label, reason)
 	}
-	reply := fmt.Sprintf("已%s：**%s社区 · %s**（%s）", verb, c, item.Label(), f.Summary)
-	if len(f.Flags) > 0 && status == campaign.ReviewApproved {
-		reply += "\n> <font color=\"warning\">注意：这份报送有问题未改正：" + strings.Join(f.Flags, "；") + "</font>"
+	reply := fmt.Sprintf(msgDecided, verb, c, d.Label, r.street.Describe(f))
+	if is != nil && len(is.Problems) > 0 && status == campaign.ReviewApproved {
+		reply += "\n\n" + fmt.Sprintf(msgApprovedWithProblems, strings.Join(is.Problems, "；"))
 	}
-	reply += "\n" + b.notify(r, c, note)
-	return reply, nil
+	return reply + "\n\n" + b.tellCommunity(r, c, note), nil
 }
 
-// notify pushes note into the street's groups, @-mentioning the community's secretaries,
-// and says in one line how that went.
-func (b *Bot) notify(r *request, community, note string) string {
-	mentions, err := b.secretaries(r, community)
+// tellCommunity queues note for the groups the community's secretaries are in,
+// @-mentioning them, and says in one line what was done.
+func (b *Bot) tellCommunity(r *request, community, note string) string {
+	people, err := b.people(r)
 	if err != nil {
 		b.Log.WarnContext(r.ctx, "listing secretaries failed", "community", community, "err", err)
+		people = r.street.PeopleOf(nil)
 	}
-	sent, failed := b.pushToStreet(r, bot.Push{Text: note, Mentions: mentions})
-	switch {
-	case sent > 0 && failed == 0:
-		return fmt.Sprintf("已在群里通知%s社区。", community)
-	case failed > 0:
-		return "（群通知发送失败，已记录，请稍后提醒社区查看。）"
-	}
-	return ""
-}
-
-// pushToStreet sends p to every group of the street that has a webhook key.
-func (b *Bot) pushToStreet(r *request, p bot.Push) (sent, failed int) {
-	if b.Pusher == nil {
-		return 0, 0
-	}
+	var msgs []storage.OutMsg
 	for _, g := range r.street.Groups {
-		if g.WebhookKey == "" {
-			continue
+		if g.Covers(community) {
+			msgs = append(msgs, storage.OutMsg{Street: r.street.ID, ChatID: g.ChatID, Text: note, Mentions: people.Secretaries(community), Created: r.now})
 		}
-		if err := b.Pusher.Push(r.ctx, g.WebhookKey, p); err != nil {
-			b.Log.ErrorContext(r.ctx, "group push failed", "street", r.street.ID, "group", g.ChatID, "err", err)
-			failed++
-			continue
-		}
-		sent++
 	}
-	return sent, failed
+	if b.enqueue(r, msgs) {
+		return fmt.Sprintf(msgCommunityTold, community)
+	}
+	return msgNoticeFailed
 }
 
-// secretaries lists the userids that file for a community: from the config and bindings.
-func (b *Bot) secretaries(r *request, community string) ([]string, error) {
+// tellOffice queues note for the street's groups, @-mentioning the office.
+func (b *Bot) tellOffice(r *request, note string) {
+	people, err := b.people(r)
+	if err != nil {
+		b.Log.WarnContext(r.ctx, "listing the office failed", "err", err)
+		people = r.street.PeopleOf(nil)
+	}
+	var msgs []storage.OutMsg
+	for _, g := range r.street.Groups {
+		msgs = append(msgs, storage.OutMsg{Street: r.street.ID, ChatID: g.ChatID, Text: note, Mentions: people.Office(), Created: r.now})
+	}
+	b.enqueue(r, msgs)
+}
+
+// enqueue puts notices in the street's outbox, whence they are delivered within the
+// groups' rate limits and retried; it reports whether they were queued.
+func (b *Bot) enqueue(r *request, msgs []storage.OutMsg) bool {
+	if b.Outbox == nil || len(msgs) == 0 {
+		return false
+	}
+	if err := b.Outbox.Enqueue(r.ctx, r.street.ID, msgs); err != nil {
+		b.Log.ErrorContext(r.ctx, "queueing a group notice failed", "street", r.street.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// people are the street's people, configured and bound.
+func (b *Bot) people(r *request) (*campaign.People, error) {
 	bound, err := b.Bindings.Bound(r.ctx, r.street.ID)
 	if err != nil {
-		return r.street.SecretariesOf(community, nil), fmt.Errorf("list bindings: %w", err)
+		return nil, fmt.Errorf("list bindings: %w", err)
 	}
-	return r.street.SecretariesOf(community, bound), nil
+	return r.street.PeopleOf(bound), nil
 }

@@ -23,7 +23,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"huanjie/bot"
 	"huanjie/campaign"
@@ -31,12 +34,25 @@ import (
 )
 
 // Service receives and keeps the photos. Store and Dir are required; the rest have defaults.
+//
+// Memory: at most Workers photos are downloaded and checked at once (each at most the
+// fetcher's MaxBytes, twice: encrypted and plain), and all the decodes running at once
+// fit in DecodeBudget; a photo whose header declares more than MaxPixels, or whose
+// decode alone would exceed DecodeBudget, is refused before anything is decoded.
 type Service struct {
 	Store   storage.Photos
 	Fetcher *bot.MediaFetcher // nil: a default MediaFetcher
 	Dir     string            // the archive folder
 	Clock   func() time.Time  // nil: time.Now; names carry the Shanghai date of it
 	Log     *slog.Logger      // nil: slog.Default()
+
+	Workers      int   // photos in work at once; default 2
+	MaxPixels    int64 // default DefaultMaxPixels
+	DecodeBudget int64 // bytes; default DefaultDecodeBudget
+
+	limitsOnce sync.Once
+	workers    chan struct{}
+	decodes    *semaphore.Weighted
 }
 
 // Result is what became of one received photo.
@@ -52,6 +68,9 @@ type Result struct {
 	// Name is the new file's name (e.g. 城西街道大辛社区_20210715_03.jpg); "" unless added.
 	Name string
 }
+
+// ErrDownload wraps a failure to fetch or decrypt an image from WeCom (Accept).
+var ErrDownload = errors.New("photos: the image could not be downloaded")
 
 // ErrNoPhotos is returned by Zip when the community has no photos.
 var ErrNoPhotos = errors.New("photos: the community has no photos")
@@ -72,6 +91,53 @@ func (s *Service) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.Default()
+}
+
+func (s *Service) limits() {
+	s.limitsOnce.Do(func() {
+		n := s.Workers
+		if n <= 0 {
+			n = 2
+		}
+		s.workers = make(chan struct{}, n)
+		s.decodes = semaphore.NewWeighted(s.decodeBudget())
+	})
+}
+
+func (s *Service) decodeBudget() int64 {
+	if s.DecodeBudget > 0 {
+		return s.DecodeBudget
+	}
+	return DefaultDecodeBudget
+}
+
+func (s *Service) maxPixels() int64 {
+	if s.MaxPixels > 0 {
+		return s.MaxPixels
+	}
+	return DefaultMaxPixels
+}
+
+// busyMargin is left of a caller's deadline when waiting for a worker gives up, so that
+// the "too busy" answer still reaches the person.
+const busyMargin = 500 * time.Millisecond
+
+// acquireWorker waits for one of the Workers slots; a *Refusal (ReasonBusy) when none
+// frees up before ctx's deadline (less busyMargin).
+func (s *Service) acquireWorker(ctx context.Context) (release func(), err error) {
+	s.limits()
+	wait := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, dl.Add(-busyMargin))
+		defer cancel()
+	}
+	select {
+	case s.workers <- struct{}{}:
+		return func() { <-s.workers }, nil
+	case <-wait.Done():
+		return nil, &Refusal{Reason: ReasonBusy}
+	}
 }
 
 // checkSegment accepts a street id or community name as one path element.
@@ -118,12 +184,57 @@ func nextNumber(dir string) (int, error) {
 	return high + 1, nil
 }
 
+// Accept downloads an image a secretary of community sent (see Download) and receives
+// it (see Receive), holding one of the Workers slots throughout. A download that fails
+// is an error wrapping ErrDownload.
+func (s *Service) Accept(ctx context.Context, img bot.Image, fallbackKey []byte, street, streetName, community, by string, rule campaign.PhotoRule) (Result, error) {
+	release, err := s.acquireWorker(ctx)
+	if err != nil {
+		return Result{Min: rule.Min, Max: rule.Max}, err
+	}
+	defer release()
+	data, err := s.Download(ctx, img, fallbackKey)
+	if err != nil {
+		var r *Refusal
+		if errors.As(err, &r) {
+			return Result{Min: rule.Min, Max: rule.Max}, err
+		}
+		return Result{Min: rule.Min, Max: rule.Max}, fmt.Errorf("%w: %w", ErrDownload, err)
+	}
+	return s.receive(ctx, street, streetName, community, by, data, rule)
+}
+
 // Receive takes one decrypted image a secretary of community sent. A file that is not a
-// JPEG which opens is refused with a *Refusal (nothing is kept). Otherwise the file is
-// written atomically into the archive folder, then recorded with rule.Max as the cap; a
-// duplicate or a photo beyond the cap is not an error but a Result with Duplicate or
-// Full set, and its file is removed again. On any error nothing is left behind.
+// JPEG which opens is refused with a *Refusal (nothing is kept): by its header first
+// (format, declared pixels, the memory its decode needs), then by decoding it in full.
+// Otherwise the file is written atomically into the archive folder, then recorded with
+// rule.Max as the cap; a duplicate or a photo beyond the cap is not an error but a
+// Result with Duplicate or Full set, and its file is removed again. On any error
+// nothing is left behind.
 func (s *Service) Receive(ctx context.Context, street, streetName, community, by string, data []byte, rule campaign.PhotoRule) (Result, error) {
+	release, err := s.acquireWorker(ctx)
+	if err != nil {
+		return Result{Min: rule.Min, Max: rule.Max}, err
+	}
+	defer release()
+	return s.receive(ctx, street, streetName, community, by, data, rule)
+}
+
+// check refuses data by its header, then decodes it within the decode budget.
+func (s *Service) check(ctx context.Context, data []byte) (width, height int, err error) {
+	s.limits()
+	cost, err := checkHeader(data, s.maxPixels(), s.decodeBudget())
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.decodes.Acquire(ctx, cost); err != nil {
+		return 0, 0, &Refusal{Reason: ReasonBusy}
+	}
+	defer s.decodes.Release(cost)
+	return decodeJPEG(data)
+}
+
+func (s *Service) receive(ctx context.Context, street, streetName, community, by string, data []byte, rule campaign.PhotoRule) (Result, error) {
 	res := Result{Min: rule.Min, Max: rule.Max}
 	if err := errors.Join(checkSegment("street", street), checkSegment("community", community)); err != nil {
 		return res, err
@@ -137,7 +248,7 @@ func (s *Service) Receive(ctx context.Context, street, streetName, community, by
 	if s.Store == nil || s.Dir == "" {
 		return res, errors.New("photos: the service has no store or no archive folder")
 	}
-	width, height, err := checkJPEG(data)
+	width, height, err := s.check(ctx, data)
 	if err != nil {
 		return res, err
 	}
@@ -330,13 +441,27 @@ func (s *Service) Delete(ctx context.Context, street, community string, n int) (
 	if err != nil {
 		return p, err
 	}
+	return s.deleted(street, community, p), nil
+}
+
+// DeleteHash deletes the community's photo with the content hash, record and file.
+func (s *Service) DeleteHash(ctx context.Context, street, community, hash string) (storage.Photo, error) {
+	p, err := s.Store.DeletePhotoHash(ctx, street, community, hash)
+	if err != nil {
+		return p, err
+	}
+	return s.deleted(street, community, p), nil
+}
+
+// deleted removes a deleted photo's file.
+func (s *Service) deleted(street, community string, p storage.Photo) storage.Photo {
 	if file, ok := s.file(p); ok {
 		s.remove(file)
 	} else {
 		s.log().Error("photos: a deleted photo's path leaves the archive folder", "path", p.Path)
 	}
-	s.log().Info("photos: deleted", "street", street, "community", community, "n", n, "name", p.Name)
-	return p, nil
+	s.log().Info("photos: deleted", "street", street, "community", community, "name", p.Name)
+	return p
 }
 
 // file is p's file in the archive folder; false if p.Path would lead outside it.

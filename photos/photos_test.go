@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"huanjie/bot"
 	"huanjie/campaign"
+	"huanjie/internal/testjpeg"
 	"huanjie/internal/testredis"
 	"huanjie/storage"
 )
@@ -479,5 +481,84 @@ func TestCommunityLabel(t *testing.T) {
 		if got := ZipFolder("城西街道", in); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestBombsRefusedByHeader: a few hundred bytes that declare a huge progressive image
+// are refused from the header alone, before anything is decoded; one that fits the
+// limits is still taken. (Decoding the 12240×12240 one takes ~700 MB and seconds.)
+func TestBombsRefusedByHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string // refusal, or "" for taken
+	}{
+		{"the 12240×12240 bomb", testjpeg.Bomb(12240, 12240), "照片像素太多（12240×12240），请压缩后再发"},
+		{"over the pixel limit", testjpeg.Bomb(9000, 6000), "照片像素太多（9000×6000），请压缩后再发"},
+		{"under the pixel limit, over the decode budget", testjpeg.Bomb(7000, 7000), "照片像素太多（7000×7000），请压缩后再发"},
+		{"a progressive image within the limits", testjpeg.Bomb(3000, 2000), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newService(t)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := s.Receive(t.Context(), street, streetName, comm, "cuihong", tc.data, rule)
+			runtime.ReadMemStats(&after)
+			var r *Refusal
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (!errors.As(err, &r) || r.Reason != tc.want):
+				t.Fatalf("error %v, want refusal %q", err, tc.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; tc.want != "" && alloc > 4<<20 {
+				t.Errorf("refusing it allocated %d MB: it was decoded", alloc>>20)
+			}
+		})
+	}
+}
+
+// TestDecodeCostEstimate: the header's estimate covers what image/jpeg allocates.
+func TestDecodeCostEstimate(t *testing.T) {
+	for _, data := range [][]byte{testjpeg.Bomb(2000, 1500), testjpeg.Photo(1600, 1200, 1)} {
+		h, err := readJPEGHeader(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, _, err := decodeJPEG(data); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		alloc := int64(after.TotalAlloc - before.TotalAlloc)
+		if est := h.decodeBytes(); est < alloc*9/10 || est > alloc*3 {
+			t.Errorf("%dx%d progressive=%v: estimated %d bytes, decoding allocated %d", h.width, h.height, h.progressive, est, alloc)
+		}
+	}
+}
+
+// TestPhotoWorkIsLimited: with every worker busy, a photo waits, and is refused as
+// "too busy" (nothing kept) before the caller's deadline rather than piling up.
+func TestPhotoWorkIsLimited(t *testing.T) {
+	s := newService(t)
+	s.Workers = 1
+	release, err := s.acquireWorker(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	_, err = s.Receive(ctx, street, streetName, comm, "cuihong", photo(t, 1), rule)
+	var r *Refusal
+	if !errors.As(err, &r) || r.Reason != ReasonBusy {
+		t.Fatalf("with the worker busy: %v, want the busy refusal", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("answered only after the caller's deadline: too late for the person to see it")
+	}
+	release()
+	if res := receive(t, s, photo(t, 1)); res.N != 1 {
+		t.Fatalf("after the worker is free: %+v", res)
 	}
 }

@@ -51,6 +51,17 @@ func (w workdays) onOrAfter(d campaign.Date) campaign.Date {
 	return d
 }
 
+// nthAfter returns the n-th working day after d (n ≥ 1).
+func (w workdays) nthAfter(d campaign.Date, n int) campaign.Date {
+	for i := 0; n > 0 && i < 366; i++ {
+		d = d.AddDays(1)
+		if w.isWorkday(d) {
+			n--
+		}
+	}
+	return d
+}
+
 // CoversYear reports whether the calendar lists any day of year; the scheduler warns at
 // start when the campaign's year is missing (holidays change every year).
 func CoversYear(c config.Calendar, year int) bool {

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"huanjie/bot"
@@ -15,11 +16,15 @@ import (
 
 // Deliverer defaults.
 const (
-	DefaultLimit       = 20 // WeCom: 20 messages a minute per group robot key
+	DefaultLimit       = 20 // WeCom: 20 messages a minute per webhook key
 	DefaultWindow      = time.Minute
 	DefaultLease       = time.Minute
 	DefaultBatch       = 50
 	DefaultMaxAttempts = 12
+	// DefaultSweep is how often a pass looks at every street, not only the due ones.
+	DefaultSweep = 30 * time.Second
+	// pausedRecheck is how soon a paused street with messages waiting is looked at again.
+	pausedRecheck = 30 * time.Second
 	// minRetryDelay keeps a retried message out of the pass that deferred it.
 	minRetryDelay = time.Second
 	// maxBatchesPerStreet bounds one street's share of a pass.
@@ -27,11 +32,26 @@ const (
 	// bookkeepingTimeout bounds Ack/Retry/Fail, which run even when ctx is cancelled
 	// so that a message that went out is not sent again.
 	bookkeepingTimeout = 5 * time.Second
-	// ReasonNoWebhookKey is the error recorded for a group without a webhook key.
-	ReasonNoWebhookKey = "群没有配置 webhook key"
+	// ReasonNoPushPath is the error recorded for a group nothing can push to.
+	ReasonNoPushPath = "群没有可用的推送方式：没有配置 webhook key，机器人也不是长连接模式"
 )
 
-// Deliverer sends queued messages through the groups' webhooks.
+// Sender sends pushes and says how each will travel: bot.Router is one.
+type Sender interface {
+	Push(ctx context.Context, to bot.Target, p bot.Push) error
+	// Plan resolves to's path for p and cuts p into pushes of one message each.
+	Plan(to bot.Target, p bot.Push) (bot.Target, []bot.Push, error)
+}
+
+// refusal is a push WeCom refused: *bot.WebhookError and *bot.APIError.
+type refusal interface {
+	error
+	Permanent() bool
+	RateLimited() bool
+}
+
+// Deliverer sends queued messages into the groups, each through its path: the group's
+// webhook, or the bot itself over the long connection (see bot.Router).
 //
 // Several Deliverers (one per replica) may run on one Redis: a message is claimed by one
 // of them at a time, and the rate limit window is shared. Delivery is at least once: a
@@ -42,22 +62,34 @@ const (
 // A group's messages go out in queue order: the outbox hands out a group's message only
 // after the earlier ones are gone, and when one of them is deferred (rate limit, backoff)
 // the group's next messages of the same batch are deferred with it, uncounted.
+//
+// A message that takes more than one WeCom message on its path (too long, or a markdown
+// @all) is first replaced in the outbox by its parts, each delivered and acknowledged on
+// its own: a part that went out is never sent again when a later one has to wait for the
+// rate limit, and the group's next messages follow the last part.
 type Deliverer struct {
 	Outbox  storage.Outbox
-	Pusher  bot.Pusher
-	Keys    func(street, chatID string) (webhookKey string, ok bool)
+	Pusher  Sender
+	Targets func(street, chatID string) (to bot.Target, ok bool)
 	Streets func() []string
 	Now     func() time.Time // real time, default time.Now
 	Log     *slog.Logger     // default slog.Default()
-	Limit   int              // sends per Window per group, default 20
-	Window  time.Duration    // default 1m
-	Lease   time.Duration    // how long a claimed message is hidden from other replicas, default 1m
-	Batch   int              // messages claimed at once, default 50
+	// Limit sends per Window per group through its webhook, default 20 a minute; the
+	// bot's path has WeCom's 30 a minute and 1000 an hour per chat (bot.BotLimits).
+	Limit  int
+	Window time.Duration
+	Lease  time.Duration // how long a claimed message is hidden from other replicas, default 1m
+	Batch  int           // messages claimed at once, default 50
 	// Backoff is the delay before the attempt-th retry (attempt ≥ 1); default
 	// 10s·2^(attempt-1) capped at 30m, ±20% jitter.
 	Backoff func(attempt int) time.Duration
 	// MaxAttempts is how many failed pushes make a message fail for good, default 12.
 	MaxAttempts int
+	// Sweep is how often a pass looks at every street, not only those the due-queue names
+	// (default 30s): it finds what a lost due-queue hint left behind. The first pass sweeps.
+	Sweep time.Duration
+
+	sweptAt atomic.Int64 // when the last sweep ran (real time, unix ns)
 }
 
 // settings are a Deliverer's fields with the defaults filled in.
@@ -136,14 +168,20 @@ func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// RunOnce makes one pass over all streets: for each street that is not paused it claims
-// due messages, batch after batch, and pushes them. It returns how many messages went
-// out; the error joins the failures of every street (the other streets still get their
-// turn) and ctx's error if it ended the pass.
+// RunOnce makes one pass over the streets the due-queue names (every street, on a
+// sweep): for each street that is not paused it claims due messages, batch after batch,
+// pushes them, and sets the street's next due time. An idle pass costs one Redis command
+// however many streets there are. It returns how many messages went out; the error joins
+// the failures of every street (the other streets still get their turn) and ctx's error
+// if it ended the pass.
 func (d *Deliverer) RunOnce(ctx context.Context) (sent int, err error) {
 	s := d.settings()
 	var errs []error
-	for _, st := range d.Streets() {
+	streets, err := d.dueStreets(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	for _, st := range streets {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
 			break
@@ -157,27 +195,54 @@ func (d *Deliverer) RunOnce(ctx context.Context) (sent int, err error) {
 	return sent, errors.Join(errs...)
 }
 
-// street delivers one street's due messages.
-func (d *Deliverer) street(ctx context.Context, s settings, st string) (int, error) {
+// dueStreets are the streets to look at now: those the due-queue names, or all of them
+// when a sweep is due.
+func (d *Deliverer) dueStreets(ctx context.Context, s settings) ([]string, error) {
+	sweep := d.Sweep
+	if sweep <= 0 {
+		sweep = DefaultSweep
+	}
+	if real, last := time.Now(), d.sweptAt.Load(); last == 0 || real.Sub(time.Unix(0, last)) >= sweep {
+		if d.sweptAt.CompareAndSwap(last, real.UnixNano()) {
+			return d.Streets(), nil
+		}
+	}
+	due, err := d.Outbox.DueStreets(ctx, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("deliver: due streets: %w", err)
+	}
+	known := map[string]bool{}
+	for _, st := range d.Streets() {
+		known[st] = true
+	}
+	return slices.DeleteFunc(due, func(st string) bool { return !known[st] }), nil
+}
+
+// street delivers one street's due messages, then sets its next due time.
+func (d *Deliverer) street(ctx context.Context, s settings, st string) (sent int, err error) {
 	log := s.log.With("street", st)
 	paused, err := d.Outbox.Paused(ctx, st)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if serr := d.Outbox.SettleDue(ctx, st, paused, s.now(), pausedRecheck); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}()
 	if paused {
 		log.Debug("deliver: street paused")
 		return 0, nil
 	}
-	sent := 0
 	for range maxBatchesPerStreet {
 		now := s.now()
 		msgs, err := d.Outbox.Claim(ctx, st, now, s.batch, s.lease)
 		if err != nil {
 			return sent, err
 		}
-		n, err := d.batch(ctx, s, log, st, now, msgs)
+		n, split, err := d.batch(ctx, s, log, st, now, msgs)
 		sent += n
-		if err != nil || len(msgs) < s.batch {
+		if err != nil || (len(msgs) < s.batch && !split) {
 			if sent > 0 {
 				log.Info("deliver: sent", "messages", sent)
 			}
@@ -188,10 +253,10 @@ func (d *Deliverer) street(ctx context.Context, s settings, st string) (int, err
 	return sent, nil
 }
 
-// batch pushes the messages of one claim, claimed at claimed, in order.
-func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st string, claimed time.Time, msgs []storage.OutMsg) (int, error) {
+// batch pushes the messages of one claim, claimed at claimed, in order. split reports
+// that a message was replaced by its parts, due now: the street is claimed again.
+func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st string, claimed time.Time, msgs []storage.OutMsg) (sent int, split bool, err error) {
 	var (
-		sent int
 		errs []error
 		// held: groups deferred in this batch, until when; their next messages wait too.
 		held = map[string]time.Time{}
@@ -216,7 +281,7 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			// The rest come back when their lease ends.
-			return sent, errors.Join(append(errs, err)...)
+			return sent, split, errors.Join(append(errs, err)...)
 		}
 		now := s.now()
 		mlog := log.With("chat", m.ChatID, "id", m.ID)
@@ -231,13 +296,38 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			retry(m, until, "")
 			continue
 		}
-		key, ok := d.Keys(st, m.ChatID)
-		if !ok || key == "" {
-			mlog.Error("deliver: group has no webhook key, message given up")
-			fail(m, now, ReasonNoWebhookKey)
+		to, ok := d.Targets(st, m.ChatID)
+		if !ok {
+			mlog.Error("deliver: the group is not in the configuration any more, message given up")
+			fail(m, now, ReasonNoPushPath)
 			continue
 		}
-		if ok, free, err := d.takeSlots(ctx, st, m, now, s); err != nil {
+		if m.Via != "" {
+			to.Via = m.Via // a part keeps the path of its message
+		}
+		to, parts, err := d.Pusher.Plan(to, bot.Push{Text: m.Text, Mentions: m.Mentions, Markdown: m.Markdown})
+		switch {
+		case errors.Is(err, bot.ErrNoPushPath):
+			mlog.Error("deliver: the group has no push path, message given up", "err", err)
+			fail(m, now, ReasonNoPushPath)
+			continue
+		case err != nil:
+			mlog.Error("deliver: the message cannot be sent, given up", "err", err)
+			fail(m, now, err.Error())
+			continue
+		case len(parts) > 1:
+			mlog.Info("deliver: message split into parts sent one by one", "parts", len(parts), "via", to.Via)
+			out := make([]storage.OutMsg, len(parts))
+			for i, p := range parts {
+				out[i] = storage.OutMsg{Text: p.Text, Markdown: p.Markdown, Mentions: p.Mentions, Via: to.Via}
+			}
+			book(func(ctx context.Context) error { return d.Outbox.Split(ctx, st, m.ID, out, now) })
+			held[m.ChatID] = now // the group's next messages follow the parts
+			split = true
+			continue
+		}
+		mlog = mlog.With("via", to.Via, "part", m.Part)
+		if ok, free, err := d.takeSlots(ctx, st, to, now, s); err != nil {
 			// The message comes back when its lease ends.
 			errs = append(errs, err)
 			mlog.Error("deliver: rate limit check failed", "err", err)
@@ -249,9 +339,9 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			held[m.ChatID] = free
 			continue
 		}
-		err := d.Pusher.Push(ctx, key, bot.Push{Text: m.Text, Mentions: m.Mentions, Markdown: m.Markdown})
+		err = d.Pusher.Push(ctx, to, parts[0])
 		done := s.now()
-		var we *bot.WebhookError
+		var we refusal
 		isWebhookErr := errors.As(err, &we)
 		switch {
 		case err == nil:
@@ -260,7 +350,7 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			mlog.Debug("deliver: pushed")
 		case ctx.Err() != nil:
 			// Cancelled mid-push: whether it went out is unknown; it comes back after its lease.
-			return sent, errors.Join(append(errs, ctx.Err())...)
+			return sent, split, errors.Join(append(errs, ctx.Err())...)
 		case errors.Is(err, bot.ErrEmptyPush) || isWebhookErr && we.Permanent():
 			mlog.Error("deliver: WeCom refused the message for good, given up", "err", err)
 			fail(m, done, err.Error())
@@ -282,36 +372,26 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			held[m.ChatID] = at
 		}
 	}
-	return sent, errors.Join(errs...)
+	return sent, split, errors.Join(errs...)
 }
 
-// takeSlots reserves one rate-limit slot per webhook message the push will take.
-func (d *Deliverer) takeSlots(ctx context.Context, st string, m storage.OutMsg, now time.Time, s settings) (bool, time.Time, error) {
-	for range min(pushParts(m), s.limit) {
-		ok, free, err := d.Outbox.TakeSlot(ctx, st, m.ChatID, now, s.limit, s.window)
-		if err != nil || !ok {
-			return ok, free, err
-		}
+// takeSlots reserves the rate-limit slot of one message on to's path: per group for its
+// webhook, per chat (with the bot's replies) for the bot's path.
+func (d *Deliverer) takeSlots(ctx context.Context, st string, to bot.Target, now time.Time, s settings) (bool, time.Time, error) {
+	bucket, windows := to.ChatID, []storage.Window{{N: s.limit, Per: s.window}}
+	if to.Via == bot.ViaBot {
+		bucket, windows = BotBucket(to.ChatID), storageWindows(bot.BotLimits)
 	}
-	return true, time.Time{}, nil
+	return d.Outbox.TakeSlots(ctx, st, bucket, now, 1, windows, false)
 }
 
-// pushParts estimates (from below) how many webhook messages bot.Webhook makes of m:
-// content over the size limit is split, and a markdown @all adds a text message.
-func pushParts(m storage.OutMsg) int {
-	parts := func(n, limit int) int { return max(1, (n+limit-1)/limit) }
-	if strings.TrimSpace(m.Markdown) == "" {
-		return parts(len(m.Text), bot.MaxTextBytes)
+// BotBucket is the rate-limit bucket of the bot's messages in a chat, pushes and replies.
+func BotBucket(chatID string) string { return chatID + "#bot" }
+
+func storageWindows(ws []bot.Window) []storage.Window {
+	out := make([]storage.Window, len(ws))
+	for i, w := range ws {
+		out[i] = storage.Window{N: w.N, Per: w.Per}
 	}
-	n, all := len(m.Markdown), 0
-	for _, id := range m.Mentions {
-		switch id = strings.TrimSpace(id); id {
-		case "":
-		case "@all":
-			all = 1
-		default:
-			n += len(id) + 3 // <@id>
-		}
-	}
-	return parts(n, bot.MaxMarkdownBytes) + all
+	return out
 }

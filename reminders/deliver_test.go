@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"huanjie/bot"
 	"huanjie/bot/wecomfake"
 	"huanjie/internal/testclock"
@@ -33,6 +35,7 @@ var deliverT0 = time.Date(2021, 6, 10, 9, 0, 0, 0, time.UTC)
 
 // deliverEnv is a Redis prefix, a wecomfake server and the groups' keys.
 type deliverEnv struct {
+	prefix string
 	t      testing.TB
 	c      *testclock.Clock
 	outbox storage.Outbox
@@ -64,7 +67,7 @@ func newDeliverEnv(t testing.TB, logTo io.Writer) *deliverEnv {
 	c, prefix := testredis.Client(t)
 	clock := testclock.New(deliverT0)
 	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e := &deliverEnv{t: t, c: clock, store: storage.NewRedis(c, prefix), keys: map[string]string{}, log: log,
+	e := &deliverEnv{t: t, c: clock, store: storage.NewRedis(c, prefix), prefix: prefix, keys: map[string]string{}, log: log,
 		fake:   wecomfake.New(wecomfake.WithClock(clock.Now), wecomfake.WithLogger(log)),
 		client: func() *storage.Redis { return storage.NewRedis(c, prefix) }}
 	e.outbox = e.store.Outbox()
@@ -85,16 +88,21 @@ func (e *deliverEnv) group(chat string) string {
 	return key
 }
 
+// router is the application's pusher in URL-callback mode: webhooks only.
+func (e *deliverEnv) router() *bot.Router {
+	return &bot.Router{Webhook: bot.NewWebhook(e.log), Log: e.log}
+}
+
 // deliverer returns a Deliverer on its own store instance, as another replica would have.
-func (e *deliverEnv) deliverer(p bot.Pusher) *reminders.Deliverer {
+func (e *deliverEnv) deliverer(p reminders.Sender) *reminders.Deliverer {
 	if p == nil {
-		p = bot.NewWebhook(e.log)
+		p = e.router()
 	}
 	return &reminders.Deliverer{
 		Outbox: e.client().Outbox(), Pusher: p, Now: e.c.Now, Log: e.log,
-		Keys: func(street, chat string) (string, bool) {
+		Targets: func(street, chat string) (bot.Target, bool) {
 			k, ok := e.keys[chat]
-			return k, ok && street == deliverStreet
+			return bot.Target{ChatID: chat, WebhookKey: k}, ok && street == deliverStreet
 		},
 		Streets: func() []string { return []string{deliverStreet, "empty-street"} },
 		Backoff: func(attempt int) time.Duration { return time.Duration(attempt) * 10 * time.Second },
@@ -199,17 +207,17 @@ func TestDeliverRateLimitQueues(t *testing.T) {
 
 // countingPusher counts pushes and fails the first failFirst of them.
 type countingPusher struct {
-	next      bot.Pusher
+	*bot.Router
 	calls     atomic.Int64
 	failFirst int64
 	err       error
 }
 
-func (p *countingPusher) Push(ctx context.Context, key string, m bot.Push) error {
+func (p *countingPusher) Push(ctx context.Context, to bot.Target, m bot.Push) error {
 	if n := p.calls.Add(1); n <= p.failFirst {
 		return p.err
 	}
-	return p.next.Push(ctx, key, m)
+	return p.Router.Push(ctx, to, m)
 }
 
 func TestDeliverRemovedKeyFails(t *testing.T) {
@@ -221,7 +229,7 @@ func TestDeliverRemovedKeyFails(t *testing.T) {
 	e.keys["chat-nokey"] = "" // configured without a key
 	e.enqueue(append(append(numbered("chat-dead", 0, 2, deliverT0), numbered("chat-ok", 0, 1, deliverT0)...),
 		numbered("chat-nokey", 0, 1, deliverT0)...)...)
-	p := &countingPusher{next: bot.NewWebhook(e.log)}
+	p := &countingPusher{Router: e.router()}
 	d := e.deliverer(p)
 	runOnce(t, d, 1)
 	if got := contents(e.fake.Messages(ok)); len(got) != 1 {
@@ -243,8 +251,8 @@ func TestDeliverRemovedKeyFails(t *testing.T) {
 			t.Errorf("failure of %s = %q, want errcode 93000", text, reasons[text])
 		}
 	}
-	if r := reasons["chat-nokey 第00条"]; r != reminders.ReasonNoWebhookKey {
-		t.Errorf("failure of the group without key = %q, want %q", r, reminders.ReasonNoWebhookKey)
+	if r := reasons["chat-nokey 第00条"]; r != reminders.ReasonNoPushPath {
+		t.Errorf("failure of the group without key = %q, want %q", r, reminders.ReasonNoPushPath)
 	}
 	if len(f) != 3 || e.pending() != 0 {
 		t.Errorf("Failures = %q, Pending = %d; want 3 failures, nothing queued", msgTexts(f), e.pending())
@@ -272,7 +280,7 @@ func TestDeliverTransientRetried(t *testing.T) {
 	e := newDeliverEnv(t, t.Output())
 	key := e.group("chat-a")
 	e.enqueue(numbered("chat-a", 0, 2, deliverT0)...)
-	p := &countingPusher{next: bot.NewWebhook(e.log), failFirst: 2, err: errors.New("connection reset by peer")}
+	p := &countingPusher{Router: e.router(), failFirst: 2, err: errors.New("connection reset by peer")}
 	d := e.deliverer(p) // backoff: attempt·10s
 
 	runOnce(t, d, 0) // 第00条 fails (1); 第01条 waits behind it
@@ -308,7 +316,7 @@ func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
 	e := newDeliverEnv(t, t.Output())
 	e.group("chat-a")
 	e.enqueue(numbered("chat-a", 0, 1, deliverT0)...)
-	p := &countingPusher{failFirst: 1 << 30, err: &bot.WebhookError{Code: -1, Msg: "system busy"}}
+	p := &countingPusher{Router: e.router(), failFirst: 1 << 30, err: &bot.WebhookError{Code: -1, Msg: "system busy"}}
 	d := e.deliverer(p)
 	d.MaxAttempts = 3
 	for range 5 {
@@ -328,7 +336,7 @@ func TestDeliverWeComRateLimitDefers(t *testing.T) {
 	e := newDeliverEnv(t, t.Output())
 	e.group("chat-a")
 	e.enqueue(numbered("chat-a", 0, 2, deliverT0)...)
-	p := &countingPusher{next: bot.NewWebhook(e.log), failFirst: 1, err: &bot.WebhookError{Code: bot.ErrCodeFreqLimit, Msg: "api freq out of limit"}}
+	p := &countingPusher{Router: e.router(), failFirst: 1, err: &bot.WebhookError{Code: bot.ErrCodeFreqLimit, Msg: "api freq out of limit"}}
 	d := e.deliverer(p)
 	runOnce(t, d, 0)
 	e.c.Advance(59 * time.Second)
@@ -506,4 +514,216 @@ func BenchmarkDeliverWave(b *testing.B) {
 	}
 	b.ReportMetric(float64(sent)/float64(b.N), "msgs/op")
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// TestDeliverLongMessageInParts: a late summary too long for one webhook message (25
+// parts, more than the 20 a minute a key takes) goes out part by part: 20 in the first
+// minute, the rest in the next, none twice; the group's next message follows the last
+// part instead of waiting for ever.
+func TestDeliverLongMessageInParts(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	var long strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&long, "第%02d段 %s\n", i+1, strings.Repeat("社区名单", 160)) // 2048 bytes a line
+	}
+	e.enqueue(storage.OutMsg{ChatID: "chat-a", Text: long.String(), Mentions: []string{"cuihong"}, Created: deliverT0},
+		storage.OutMsg{ChatID: "chat-a", Text: "下一条提醒", Created: deliverT0})
+	d := e.deliverer(nil)
+
+	runOnce(t, d, 20)
+	if n := len(e.fake.Messages(key)); n != 20 {
+		t.Fatalf("first minute: %d messages", n)
+	}
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 6)
+	msgs := e.fake.Messages(key)
+	var got strings.Builder
+	for _, m := range msgs[:25] {
+		got.WriteString(m.Content)
+	}
+	if len(msgs) != 26 || got.String() != long.String() || msgs[25].Content != "下一条提醒" {
+		t.Fatalf("%d messages; the parts add up: %v; last %q", len(msgs), got.String() == long.String(), msgs[len(msgs)-1].Content)
+	}
+	if !slices.Equal(msgs[0].MentionedList, []string{"cuihong"}) || len(msgs[1].MentionedList) != 0 {
+		t.Errorf("mentions: first part %v, second %v; want them on the first part only", msgs[0].MentionedList, msgs[1].MentionedList)
+	}
+	sent, _ := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	parts := 0
+	for _, m := range sent {
+		if m.Part != "" {
+			parts++
+		}
+	}
+	if parts != 25 || e.pending() != 0 {
+		t.Errorf("%d parts in the sent list, %d pending", parts, e.pending())
+	}
+	e.c.Advance(time.Hour)
+	runOnce(t, d, 0)
+	if n := len(e.fake.Messages(key)); n != 26 {
+		t.Errorf("%d messages after an hour: a part went out twice", n)
+	}
+}
+
+// TestDeliverPartsResumeAfterARefusal: when WeCom refuses part 3 (its rate limit), parts
+// 1 and 2 are not sent again; delivery resumes at part 3.
+func TestDeliverPartsResumeAfterARefusal(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	text := strings.Repeat(strings.Repeat("名", 600)+"\n", 5) // 5 lines of 1801 bytes: 5 parts
+	e.enqueue(storage.OutMsg{ChatID: "chat-a", Text: text, Created: deliverT0})
+	p := &refusingPusher{Router: e.router(), refuse: 3, err: &bot.WebhookError{Code: bot.ErrCodeFreqLimit, Msg: "api freq out of limit"}}
+	d := e.deliverer(p)
+	runOnce(t, d, 2)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 3)
+	var got strings.Builder
+	for _, m := range e.fake.Messages(key) {
+		got.WriteString(m.Content)
+	}
+	if n := len(e.fake.Messages(key)); n != 5 || got.String() != text {
+		t.Fatalf("%d messages, complete %v", n, got.String() == text)
+	}
+}
+
+// refusingPusher refuses the refuse-th push with err, once.
+type refusingPusher struct {
+	*bot.Router
+	calls  atomic.Int64
+	refuse int64
+	err    error
+}
+
+func (p *refusingPusher) Push(ctx context.Context, to bot.Target, m bot.Push) error {
+	if p.calls.Add(1) == p.refuse {
+		return p.err
+	}
+	return p.Router.Push(ctx, to, m)
+}
+
+// botPushes records what the bot pushed (aibot_send_msg); refuse answers that errcode.
+type botPushes struct {
+	mu     sync.Mutex
+	sent   []string
+	refuse int
+}
+
+func (b *botPushes) SendMarkdown(_ context.Context, chat, markdown string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse != 0 {
+		return &bot.APIError{Cmd: "aibot_send_msg", Code: b.refuse, Msg: "refused"}
+	}
+	b.sent = append(b.sent, chat+"|"+markdown)
+	return nil
+}
+
+func (b *botPushes) all() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.sent...)
+}
+
+// TestDeliverThroughTheBot: in long-connection mode a group without a webhook key gets
+// its pushes from the bot, at most 30 a minute, replies counted in; a push that mentions
+// people in a group with a key takes the webhook, which can mention.
+func TestDeliverThroughTheBot(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	e.keys["chat-bot"] = ""
+	key := e.group("chat-mixed")
+	pushes := &botPushes{}
+	router := e.router()
+	router.Bot = pushes
+	d := e.deliverer(router)
+	ctx := context.Background()
+	// 4 replies the bot gave in chat-bot this minute count against its 30.
+	if ok, _, err := e.outbox.TakeSlots(ctx, deliverStreet, reminders.BotBucket("chat-bot"), deliverT0, 4,
+		[]storage.Window{{N: 30, Per: time.Minute}, {N: 1000, Per: time.Hour}}, true); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	e.enqueue(numbered("chat-bot", 0, 30, deliverT0)...)
+	runOnce(t, d, 26)
+	if n := len(pushes.all()); n != 26 || !strings.HasPrefix(pushes.all()[0], "chat-bot|chat-bot 第00条") {
+		t.Fatalf("%d bot pushes in the first minute, first %q", n, pushes.all()[0])
+	}
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 4)
+
+	// chat-mixed asks for the bot but has a key: the nudge that mentions goes through the
+	// webhook, the plain reminder through the bot.
+	e.keys["chat-mixed"] = key
+	mixed := e.deliverer(router)
+	mixed.Targets = func(street, chat string) (bot.Target, bool) {
+		return bot.Target{ChatID: chat, WebhookKey: e.keys[chat], Via: bot.ViaBot}, true
+	}
+	e.enqueue(storage.OutMsg{ChatID: "chat-mixed", Text: "请尽快报送", Mentions: []string{"cuihong"}, Created: e.c.Now()},
+		storage.OutMsg{ChatID: "chat-mixed", Markdown: "**提醒**：明天截止", Created: e.c.Now()})
+	runOnce(t, mixed, 2)
+	if m := e.fake.Messages(key); len(m) != 1 || m[0].Content != "请尽快报送" || m[0].MentionedList[0] != "cuihong" {
+		t.Fatalf("webhook got %+v", m)
+	}
+	if last := pushes.all()[len(pushes.all())-1]; last != "chat-mixed|**提醒**：明天截止" {
+		t.Fatalf("the bot's last push %q", last)
+	}
+
+	// A chat nobody spoke in (93006) is a permanent refusal: given up, with the reason.
+	pushes.refuse = bot.ErrCodeInvalidChatID
+	e.enqueue(storage.OutMsg{ChatID: "chat-bot", Text: "提醒", Created: e.c.Now()})
+	runOnce(t, d, 0)
+	f, _ := e.outbox.Failures(ctx, deliverStreet, 0)
+	if len(f) != 1 || !strings.Contains(f[0].LastError, "93006") {
+		t.Fatalf("failures %+v", f)
+	}
+}
+
+// countingHook counts the Redis commands a client sends (a pipeline's commands each).
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+}
+
+// TestDeliverDueQueue: with 500 streets and nothing to send, a pass after the first
+// sweep costs one Redis command; a message queued in one street is delivered by the next
+// pass, the due-queue naming that street only.
+func TestDeliverDueQueue(t *testing.T) {
+	e := newDeliverEnv(t, io.Discard)
+	e.group("chat-a")
+	streets := []string{deliverStreet}
+	for i := range 499 {
+		streets = append(streets, fmt.Sprintf("idle-%03d", i))
+	}
+	c := redis.NewClient(&redis.Options{Addr: testredis.Addr()})
+	t.Cleanup(func() { c.Close() })
+	hook := &countingHook{}
+	c.AddHook(hook)
+	d := e.deliverer(nil)
+	d.Outbox = storage.NewRedis(c, e.prefix).Outbox()
+	d.Streets = func() []string { return streets }
+	d.Sweep = time.Hour
+
+	runOnce(t, d, 0) // the first pass sweeps every street
+	hook.n.Store(0)
+	runOnce(t, d, 0)
+	if n := hook.n.Load(); n != 1 {
+		t.Errorf("an idle pass over 500 streets sent %d Redis commands, want 1", n)
+	}
+	e.enqueue(numbered("chat-a", 0, 1, deliverT0)...)
+	hook.n.Store(0)
+	runOnce(t, d, 1)
+	if n := hook.n.Load(); n > 20 {
+		t.Errorf("delivering one message sent %d Redis commands", n)
+	}
+	hook.n.Store(0)
+	runOnce(t, d, 0)
+	if n := hook.n.Load(); n != 1 {
+		t.Errorf("idle again: %d commands, want 1", n)
+	}
+	if got := contents(e.fake.Messages(e.keys["chat-a"])); len(got) != 1 {
+		t.Fatalf("chat-a got %q", got)
+	}
 }

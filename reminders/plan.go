@@ -3,6 +3,7 @@ package reminders
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -26,17 +27,54 @@ type occurrence struct {
 	build func() ([]storage.OutMsg, string)
 }
 
-// streetState is what a street's reminders are computed from.
+// streetState is what a street's reminders are computed from: the street's judged
+// state (the same judgement every view renders) and its people.
 type streetState struct {
 	st      *config.Street
-	filings map[string]map[campaign.Item]campaign.Filing
-	bound   []campaign.Binding
+	records map[string]*campaign.Record
+	judged  *campaign.StreetState
+	people  *campaign.People
+	away    []campaign.Away // stored leaves, past ones included
 	bot     string
 	howTo   func(campaign.Item) string
 	days    workdays
 	texts   templates
 	sendAt  clock
 	nudgeAt clock
+
+	groups map[string][]int // community → the groups covering it (groupsOf)
+}
+
+// groupsOf lists the indexes of the street's groups where community's secretaries are,
+// from an index built on first use (a city's wave would otherwise scan every group for
+// every community).
+func (s *streetState) groupsOf(community string) []int {
+	if s.groups == nil {
+		// Groups that list no communities cover them all; the others cover those listed.
+		// Built once per tick in O(communities + listed), whatever the number of groups.
+		var everyone []int
+		for gi, g := range s.st.Groups {
+			if len(g.Communities) == 0 {
+				everyone = append(everyone, gi)
+			}
+		}
+		s.groups = make(map[string][]int, len(s.st.Communities))
+		for gi, g := range s.st.Groups {
+			for _, c := range g.Communities {
+				if gs := s.groups[c]; len(gs) == 0 || gs[len(gs)-1] != gi {
+					s.groups[c] = append(gs, gi)
+				}
+			}
+		}
+		if len(everyone) > 0 {
+			for _, c := range s.st.Communities {
+				gs := append(slices.Clone(everyone), s.groups[c.Name]...)
+				slices.Sort(gs)
+				s.groups[c.Name] = slices.Compact(gs)
+			}
+		}
+	}
+	return s.groups[community]
 }
 
 type clock struct{ h, m int }
@@ -49,7 +87,7 @@ func endOfDay(d campaign.Date) time.Time { return d.AddDays(1).Time().Add(-time.
 
 // templates are a street's parsed reminder texts.
 type templates struct {
-	phase, nudge, late, publicityEnd, milestone *template.Template
+	phase, opening, nudge, late, publicityEnd, milestone *template.Template
 }
 
 func parseTemplates(t config.Texts) (templates, error) {
@@ -61,6 +99,7 @@ func parseTemplates(t config.Texts) (templates, error) {
 		def       string
 	}{
 		{&out.phase, "phase", t.Phase, defaultPhase},
+		{&out.opening, "opening", t.Opening, defaultOpening},
 		{&out.nudge, "nudge", t.Nudge, defaultNudge},
 		{&out.late, "late", t.Late, defaultLate},
 		{&out.publicityEnd, "publicity_end", t.PublicityEnd, defaultPublicityEnd},
@@ -91,6 +130,12 @@ type textData struct {
 	Communities  string // Missing (or the notice's communities) joined with 、
 	End          string // a publicity's last day
 	Text         string // a milestone's own text
+	// List is the message's lines, one per community (nudge, late) or phase (opening).
+	List string
+	// Overdue: every item the nudge names is past its due date.
+	Overdue bool
+	// Workdays is the leaders' rung of the escalation ladder, in working days late (late).
+	Workdays int
 }
 
 func render(t *template.Template, d textData) string {
@@ -120,14 +165,15 @@ func when(due, day campaign.Date) string {
 // with mentions of those communities' secretaries. Groups with none of the communities
 // get nothing (unless all is set: a message for everyone, no mentions).
 func (s *streetState) perGroup(occID string, communities []string, all bool, text func(in []string) string, mentionOf func(c string) []string) []storage.OutMsg {
-	var msgs []storage.OutMsg
-	for _, g := range s.st.Groups {
-		var in []string
-		for _, c := range communities {
-			if g.Covers(c) {
-				in = append(in, c)
-			}
+	ins := make([][]string, len(s.st.Groups))
+	for _, c := range communities {
+		for _, gi := range s.groupsOf(c) {
+			ins[gi] = append(ins[gi], c)
 		}
+	}
+	var msgs []storage.OutMsg
+	for gi, g := range s.st.Groups {
+		in := ins[gi]
 		if len(in) == 0 && !all {
 			continue
 		}
@@ -147,94 +193,73 @@ func (s *streetState) perGroup(occID string, communities []string, all bool, tex
 	return msgs
 }
 
-func (s *streetState) secretaries(c string) []string { return s.st.SecretariesOf(c, s.bound) }
+// notDone lists, in config order, the communities that have not done item (nothing
+// filed, too few photos, or returned by the office), as judged now.
+func (s *streetState) notDone(item campaign.Item) []string {
+	var out []string
+	for i := range s.judged.Communities {
+		if is := s.judged.Communities[i].Item(item); is != nil && !is.Done {
+			out = append(out, s.judged.Communities[i].Name)
+		}
+	}
+	return out
+}
 
 // plan lists the occurrences of a street whose time falls in [from, to], oldest first.
 func (s *streetState) plan(from, to time.Time) []occurrence {
-	var out []occurrence
 	in := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
 	rem := s.st.Reminders
 	base := textData{Bot: s.bot, Street: s.st.Name}
+	out := s.openings(in) // first: a phase opens before its deadlines are reminded
 
+	// Phase reminders before each deadline, moved to the previous working day; all the
+	// items reminded on one day go out as one message per group.
+	type reminded struct {
+		step campaign.Step
+		data textData
+	}
+	remindOn := map[campaign.Date][]reminded{}
 	for _, step := range s.st.Steps {
-		step := step
-		item := step.Item
 		d := base
-		d.Item, d.Phase, d.Due, d.HowTo = item.Label(), step.Name, step.Due.String(), s.howTo(item)
-
-		// Phase reminders before the deadline, moved to the previous working day.
+		d.Item, d.Phase, d.Due, d.HowTo = step.Item.Label(), step.Name, step.Due.String(), s.howTo(step.Item)
 		seen := map[campaign.Date]bool{}
 		offsets := append([]int{}, rem.BeforeDueDays...)
 		sort.Ints(offsets)
 		for _, off := range offsets {
 			day := s.days.onOrBefore(step.Due.AddDays(-off))
-			if seen[day] || day.After(step.Due) {
+			if seen[day] || day.After(step.Due) || !in(s.sendAt.on(day)) {
 				continue
 			}
 			seen[day] = true
-			at := s.sendAt.on(day)
-			if !in(at) {
-				continue
-			}
-			id := fmt.Sprintf("phase:%s:%s", item, day.ISO())
-			out = append(out, occurrence{id: id, title: fmt.Sprintf(titlePhase, item.Label(), step.Due), at: at, until: endOfDay(day),
-				build: func() ([]storage.OutMsg, string) {
-					m := s.st.Missing(item, s.filings)
-					if len(m) == 0 {
-						return nil, reasonAllFiled
-					}
-					d := d
-					d.When, d.Missing, d.MissingCount, d.Communities = when(step.Due, day), m, len(m), strings.Join(m, "、")
-					return s.perGroup(id, nil, true, func([]string) string { return render(s.texts.phase, d) }, nil), ""
-				}})
-		}
-
-		// Daily nudges on working days from the deadline on, @-mentioning the late.
-		first := step.Due
-		if !step.Start.IsZero() && first.Before(step.Start) {
-			first = step.Start
-		}
-		for day := first; !day.After(step.Due.AddDays(rem.NudgeForDays)); day = day.AddDays(1) {
-			day := day
-			at := s.nudgeAt.on(day)
-			if !s.days.isWorkday(day) || !in(at) {
-				continue
-			}
-			id := fmt.Sprintf("nudge:%s:%s", item, day.ISO())
-			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleNudge, item.Label()), at: at, until: endOfDay(day),
-				build: func() ([]storage.OutMsg, string) {
-					m := s.st.Missing(item, s.filings)
-					if len(m) == 0 {
-						return nil, reasonAllFiled
-					}
-					return s.perGroup(id, m, false, func(in []string) string {
-						d := d
-						d.When, d.Missing, d.MissingCount, d.Communities = when(step.Due, day), in, len(in), joinNames(in)
-						return render(s.texts.nudge, d)
-					}, s.secretaries), ""
-				}})
-		}
-
-		// The first working day after the deadline: who is late, to the leaders.
-		day := s.days.onOrAfter(step.Due.AddDays(1))
-		if at := s.sendAt.on(day); in(at) {
-			id := fmt.Sprintf("late:%s:%s", item, step.Due.ISO())
-			out = append(out, occurrence{id: id, title: fmt.Sprintf(titleLate, item.Label()), at: at, until: endOfDay(day),
-				build: func() ([]storage.OutMsg, string) {
-					m := s.st.Missing(item, s.filings)
-					if len(m) == 0 {
-						return nil, reasonNobodyLate
-					}
-					d := d
-					d.Missing, d.MissingCount, d.Communities = m, len(m), strings.Join(m, "、")
-					msgs := s.perGroup(id, nil, true, func([]string) string { return render(s.texts.late, d) }, nil)
-					for i := range msgs {
-						msgs[i].Mentions = s.st.Leaders(s.bound)
-					}
-					return msgs, ""
-				}})
+			remindOn[day] = append(remindOn[day], reminded{step, d})
 		}
 	}
+	for day, items := range remindOn {
+		var labels []string
+		for _, it := range items {
+			labels = append(labels, fmt.Sprintf(titlePhaseItem, it.step.Item.Label(), it.step.Due))
+		}
+		id := "phase:" + day.ISO()
+		out = append(out, occurrence{id: id, title: fmt.Sprintf(titlePhase, strings.Join(labels, "、")), at: s.sendAt.on(day), until: endOfDay(day),
+			build: func() ([]storage.OutMsg, string) {
+				var texts []string
+				for _, it := range items {
+					m := s.notDone(it.step.Item)
+					if len(m) == 0 {
+						continue
+					}
+					d := it.data
+					d.When, d.Missing, d.MissingCount, d.Communities = when(it.step.Due, day), m, len(m), strings.Join(m, "、")
+					texts = append(texts, render(s.texts.phase, d))
+				}
+				if len(texts) == 0 {
+					return nil, reasonAllFiled
+				}
+				return s.perGroup(id, nil, true, func([]string) string { return joinReminders(texts) }, nil), ""
+			}})
+	}
+
+	out = append(out, s.nudges(in)...)
 
 	// Publicity ends: on the first working day after a community's publicity, tell its
 	// secretaries they may hold the election; all communities of that day in one message
@@ -242,14 +267,11 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 	byDay := map[campaign.Date][]string{}
 	ends := map[string]campaign.Date{}
 	for _, c := range s.st.CommunityNames() {
-		f, ok := s.filings[c][campaign.ItemPublicity]
-		if !ok {
+		f, ok := s.records[c].Filing(campaign.ItemPublicity)
+		if !ok || f.Value.Start.IsZero() {
 			continue
 		}
-		end, err := campaign.ParseISODate(f.Fields["end"])
-		if err != nil {
-			continue
-		}
+		end := s.st.PublicityEnd(f)
 		day := s.days.onOrAfter(end.AddDays(1))
 		byDay[day] = append(byDay[day], c)
 		ends[c] = end
@@ -265,7 +287,7 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 			build: func() ([]storage.OutMsg, string) {
 				var ready []string
 				for _, c := range communities {
-					if _, done := s.filings[c][campaign.ItemElection]; !done {
+					if _, done := s.records[c].Filing(campaign.ItemElection); !done {
 						ready = append(ready, c)
 					}
 				}
@@ -281,7 +303,7 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 						d.End = "近日"
 					}
 					return render(s.texts.publicityEnd, d)
-				}, s.secretaries), ""
+				}, func(c string) []string { return s.audience(c, day, false, 0).mention }), ""
 			}})
 	}
 
@@ -314,6 +336,19 @@ func (s *streetState) plan(from, to time.Time) []occurrence {
 }
 
 func joinNames(names []string) string { return strings.Join(names, "、") }
+
+// joinReminders puts several reminders of one morning in one message: one heading, then
+// each reminder on a line of its own without the heading it repeats.
+func joinReminders(texts []string) string {
+	if len(texts) == 1 {
+		return texts[0]
+	}
+	var lines []string
+	for _, t := range texts {
+		lines = append(lines, "· "+strings.TrimPrefix(t, phaseHeading))
+	}
+	return phaseHeading + "\n" + strings.Join(lines, "\n")
+}
 
 // sameEnd reports whether all the communities' publicities ended on the same day.
 func sameEnd(cs []string, ends map[string]campaign.Date) bool {

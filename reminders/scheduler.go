@@ -1,6 +1,10 @@
-// Package reminders pushes the campaign's reminders into the groups: phase deadlines,
-// daily nudges that @-mention exactly the late communities' secretaries, late summaries
-// for the leaders, publicity-end notices and milestones, on working days.
+// Package reminders pushes the campaign's reminders into the groups, on working days:
+// phase deadlines, phase openings, publicity-end notices and milestones at 09:00, and at
+// 09:30 one nudge per group that names each late community with what it owes and
+// @-mentions its secretaries once (not those away: the other secretary or the head
+// instead), climbing the escalation ladder — the community's head after N working days,
+// the leaders with the names after M — and warning the office of a community with
+// nobody to mention.
 //
 // One cron job runs Tick every minute. Tick derives, from the config and the stored
 // filings, every occurrence whose time has come, and for each records it and queues its
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -24,17 +29,30 @@ import (
 	"huanjie/storage"
 )
 
+// Records is what the scheduler reads of the campaign's state: every community's record.
+type Records interface {
+	Records(ctx context.Context, street string) (map[string]*campaign.Record, error)
+}
+
+// Bindings lists the people bound in chat and who is away (请假), for @-mentions.
+type Bindings interface {
+	Bound(ctx context.Context, street string) ([]campaign.Binding, error)
+	Away(ctx context.Context, street string) ([]campaign.Away, error)
+}
+
 // Scheduler computes and queues reminders.
 type Scheduler struct {
 	Config    *config.Config
-	Filings   storage.Filings
-	Bindings  storage.Bindings
+	Filings   Records
+	Bindings  Bindings
 	Outbox    storage.Outbox
 	Clock     func() time.Time           // campaign time; default time.Now
 	HowToFile func(campaign.Item) string // how to file an item, in one line (e.g. "@换届助手 会员 …")
 	Log       *slog.Logger
 	// Lookback is how far back Tick looks for missed occurrences to record (7 days).
 	Lookback time.Duration
+
+	memo campaign.Memo // judges again only the communities that changed
 }
 
 func (s *Scheduler) now() time.Time {
@@ -87,13 +105,17 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 }
 
 func (s *Scheduler) state(ctx context.Context, st *config.Street) (*streetState, error) {
-	filings, err := s.Filings.CurrentAll(ctx, st.ID, st.CommunityNames())
+	records, err := s.Filings.Records(ctx, st.ID)
 	if err != nil {
-		return nil, fmt.Errorf("load filings: %w", err)
+		return nil, fmt.Errorf("load records: %w", err)
 	}
 	bound, err := s.Bindings.Bound(ctx, st.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load bindings: %w", err)
+	}
+	away, err := s.Bindings.Away(ctx, st.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load leaves: %w", err)
 	}
 	texts, err := parseTemplates(st.Reminders.Texts)
 	if err != nil {
@@ -111,7 +133,8 @@ func (s *Scheduler) state(ctx context.Context, st *config.Street) (*streetState,
 	if howTo == nil {
 		howTo = func(i campaign.Item) string { return i.Label() }
 	}
-	return &streetState{st: st, filings: filings, bound: bound, bot: s.Config.BotName, howTo: howTo,
+	return &streetState{st: st, records: records, judged: s.memo.JudgeStreet(st, records, campaign.DateOf(s.now())),
+		people: st.PeopleOf(bound), away: away, bot: s.Config.BotName, howTo: howTo,
 		days: newWorkdays(s.Config.Calendar), texts: texts, sendAt: clock{sh, sm}, nudgeAt: clock{nh, nm}}, nil
 }
 
@@ -179,17 +202,39 @@ type Upcoming struct {
 	Title string
 }
 
-// Plan is what 提醒计划 shows.
+// PlanQuery is what 提醒计划 asks for.
+type PlanQuery struct {
+	Upcoming int // how many planned reminders to list
+	// Since is the first day whose recorded reminders and failures are reported; zero:
+	// the last working day before today.
+	Since campaign.Date
+}
+
+// Plan is what 提醒计划 shows: what comes next, and what became of the reminders since a
+// day — sent, had nothing to send, or missed (stopped bot, paused, no group) — and the
+// messages that could not be delivered.
 type Plan struct {
 	Paused   bool
 	Upcoming []Upcoming
-	Recent   []storage.Occurrence
-	Failures []storage.OutMsg
+	Since    campaign.Date
+	Sent     []storage.Occurrence // queued since Since, newest first
+	Missed   []storage.Occurrence // should have gone out and did not, newest first
+	Quiet    int                  // had nothing to send (all filed, nobody late)
+	Failures []storage.OutMsg     // given up since Since, newest first
 	Pending  int
+	// Truncated: the store keeps fewer records than Since asks for; older ones are gone.
+	Truncated bool
 }
 
-// Plan returns the next n reminders of a street, the latest recorded ones and failures.
-func (s *Scheduler) Plan(ctx context.Context, street string, n int) (Plan, error) {
+// occurrencesKept and failuresKept are how many records the outbox keeps (storage
+// trims its lists to these lengths).
+const (
+	occurrencesKept = 500
+	failuresKept    = 200
+)
+
+// Plan returns the next reminders of a street and what became of those since q.Since.
+func (s *Scheduler) Plan(ctx context.Context, street string, q PlanQuery) (Plan, error) {
 	st, ok := s.Config.Street(street)
 	if !ok {
 		return Plan{}, fmt.Errorf("no street %q", street)
@@ -201,7 +246,7 @@ func (s *Scheduler) Plan(ctx context.Context, street string, n int) (Plan, error
 	var p Plan
 	now := s.now()
 	for _, o := range state.plan(now.Add(time.Second), now.AddDate(0, 3, 0)) {
-		if len(p.Upcoming) == n {
+		if len(p.Upcoming) == q.Upcoming {
 			break
 		}
 		p.Upcoming = append(p.Upcoming, Upcoming{At: o.at, Title: o.title})
@@ -209,25 +254,67 @@ func (s *Scheduler) Plan(ctx context.Context, street string, n int) (Plan, error
 	if p.Paused, err = s.Outbox.Paused(ctx, street); err != nil {
 		return p, err
 	}
-	if p.Recent, err = s.Outbox.Occurrences(ctx, street, 5); err != nil {
+	p.Since = q.Since
+	if p.Since.IsZero() {
+		p.Since = state.days.onOrBefore(campaign.DateOf(now).AddDays(-1))
+	}
+	since := p.Since.Time()
+	occs, full, err := readSince(ctx, func(n int) ([]storage.Occurrence, error) { return s.Outbox.Occurrences(ctx, street, n) },
+		func(o storage.Occurrence) time.Time { return o.At }, since, occurrencesKept)
+	if err != nil {
 		return p, err
 	}
-	if p.Failures, err = s.Outbox.Failures(ctx, street, 5); err != nil {
+	for _, o := range occs {
+		switch {
+		case o.Status == "queued":
+			p.Sent = append(p.Sent, o)
+		case o.Status == "skipped" && nothingToSend(o.Reason):
+			p.Quiet++
+		default:
+			p.Missed = append(p.Missed, o)
+		}
+	}
+	fails, fullF, err := readSince(ctx, func(n int) ([]storage.OutMsg, error) { return s.Outbox.Failures(ctx, street, n) },
+		func(m storage.OutMsg) time.Time { return m.Done }, since, failuresKept)
+	if err != nil {
 		return p, err
 	}
+	p.Failures, p.Truncated = fails, full || fullF
 	p.Pending, err = s.Outbox.Pending(ctx, street)
 	return p, err
+}
+
+// readSince reads a newest-first list in growing pages until it reaches an element
+// older than since (or the list's end), and returns the elements at or after since;
+// full says the list was read to its kept length without reaching since.
+func readSince[T any](ctx context.Context, read func(n int) ([]T, error), at func(T) time.Time, since time.Time, kept int) ([]T, bool, error) {
+	for n := 20; ; n *= 5 {
+		n = min(n, kept)
+		list, err := read(n)
+		if err != nil {
+			return nil, false, err
+		}
+		i := 0
+		for i < len(list) && !at(list[i]).Before(since) {
+			i++
+		}
+		if i < len(list) || len(list) < n || n == kept {
+			return list[:i], i == len(list) && len(list) == kept, ctx.Err()
+		}
+	}
 }
 
 // Nudged says what NudgeNow queued.
 type Nudged struct {
 	Items       []campaign.Item
-	Communities int // late communities @-mentioned, summed over items
+	Communities int // communities nudged
 	Messages    int
+	Nobody      []string // communities with nobody to @-mention
 }
 
-// NudgeNow queues, at once, a nudge for item (or, if empty, every item due or overdue,
-// else every open item) that @-mentions the secretaries of the communities not filed.
+// NudgeNow queues, at once, one message per group that names each community which has
+// not done item (or, if empty, the items due or overdue, else every open item), with
+// what it owes, and @-mentions its secretaries once each (away ones excepted).
 func (s *Scheduler) NudgeNow(ctx context.Context, street string, item campaign.Item) (Nudged, error) {
 	st, ok := s.Config.Street(street)
 	if !ok {
@@ -239,39 +326,49 @@ func (s *Scheduler) NudgeNow(ctx context.Context, street string, item campaign.I
 	}
 	now := s.now()
 	today := campaign.DateOf(now)
-	var steps []campaign.Step
+	chosen := map[campaign.Item]bool{}
 	for _, step := range st.Steps {
 		switch {
 		case item != "" && step.Item == item:
-			steps = append(steps, step)
+			chosen[step.Item] = true
 		case item == "" && step.Open(today) && !step.Due.After(today):
-			steps = append(steps, step)
+			chosen[step.Item] = true
 		}
 	}
-	if item == "" && len(steps) == 0 {
+	if item == "" && len(chosen) == 0 {
 		for _, step := range st.Steps {
 			if step.Open(today) {
-				steps = append(steps, step)
+				chosen[step.Item] = true
 			}
 		}
 	}
 	var out Nudged
-	var msgs []storage.OutMsg
-	for _, step := range steps {
-		m := st.Missing(step.Item, state.filings)
-		if len(m) == 0 {
-			continue
+	var lines []nudgeLine
+	for i := range state.judged.Communities {
+		cs := &state.judged.Communities[i]
+		var items []*campaign.ItemState
+		for j := range cs.Items {
+			if is := &cs.Items[j]; chosen[is.Def.ID] && !is.Done {
+				items = append(items, is)
+			}
 		}
-		out.Items = append(out.Items, step.Item)
-		out.Communities += len(m)
-		d := textData{Bot: state.bot, Street: st.Name, Item: step.Item.Label(), Phase: step.Name, Due: step.Due.String(),
-			When: when(step.Due, today), HowTo: state.howTo(step.Item)}
-		msgs = append(msgs, state.perGroup("", m, false, func(in []string) string {
-			d := d
-			d.Missing, d.MissingCount, d.Communities = in, len(in), joinNames(in)
-			return render(state.texts.nudge, d)
-		}, state.secretaries)...)
+		if len(items) > 0 {
+			l := nudgeLine{community: cs.Name, items: items, aud: state.audience(cs.Name, today, false, 0)}
+			lines = append(lines, l)
+			if l.aud.nobody {
+				out.Nobody = append(out.Nobody, cs.Name)
+			}
+		}
 	}
+	for _, step := range st.Steps {
+		if chosen[step.Item] && slices.ContainsFunc(lines, func(l nudgeLine) bool {
+			return slices.ContainsFunc(l.items, func(is *campaign.ItemState) bool { return is.Def.ID == step.Item })
+		}) {
+			out.Items = append(out.Items, step.Item)
+		}
+	}
+	out.Communities = len(lines)
+	msgs := state.perGroupLines("", lines, nil)
 	for i := range msgs {
 		msgs[i].Created = now
 	}
@@ -282,6 +379,20 @@ func (s *Scheduler) NudgeNow(ctx context.Context, street string, item campaign.I
 		}
 	}
 	return out, nil
+}
+
+// Nudges says whom a nudge of community would @-mention today: its secretaries not
+// away, or its head instead (none: nobody to mention).
+func (s *Scheduler) Nudges(ctx context.Context, street, community string) ([]string, error) {
+	st, ok := s.Config.Street(street)
+	if !ok {
+		return nil, fmt.Errorf("no street %q", street)
+	}
+	state, err := s.state(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return state.audience(community, campaign.DateOf(s.now()), false, 0).mention, nil
 }
 
 // SetPaused switches a street's reminders off or on.

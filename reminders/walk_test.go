@@ -81,12 +81,12 @@ func newWorldWith(t *testing.T, cfg *config.Config, replicas int) *world {
 		store := storage.NewRedis(c, prefix) // each replica its own client-side state
 		w.scheds = append(w.scheds, &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: store.Outbox(),
 			Clock: clock, HowToFile: func(i campaign.Item) string { return "@换届助手 报" + i.Label() }, Log: quiet()})
-		w.dels = append(w.dels, &reminders.Deliverer{Outbox: store.Outbox(), Pusher: bot.NewWebhook(quiet()), Now: clock, Log: quiet(),
-			Keys: func(street, chat string) (string, bool) {
-				if s, g, ok := cfg.StreetOfChat(chat); ok && s.ID == street && g.WebhookKey != "" {
-					return g.WebhookKey, true
+		w.dels = append(w.dels, &reminders.Deliverer{Outbox: store.Outbox(), Pusher: &bot.Router{Webhook: bot.NewWebhook(quiet())}, Now: clock, Log: quiet(),
+			Targets: func(street, chat string) (bot.Target, bool) {
+				if s, g, ok := cfg.StreetOfChat(chat); ok && s.ID == street {
+					return bot.Target{ChatID: g.ChatID, WebhookKey: g.WebhookKey, Via: g.Push}, true
 				}
-				return "", false
+				return bot.Target{}, false
 			},
 			Streets: func() []string {
 				var ids []string
@@ -142,11 +142,13 @@ func (w *world) at(t time.Time) {
 	w.record()
 }
 
-// record appends the group's new messages as "MM-DD HH:MM | text | @mentions".
+// record appends the group's new messages as "MM-DD HH:MM | text | @mentions"; a
+// message of several lines continues on lines that start "            | ".
 func (w *world) record() {
 	msgs := w.fake.Messages(webhookKey)
 	for _, m := range msgs[w.seen:] {
-		line := fmt.Sprintf("%s | %s", m.Time.In(campaign.Shanghai).Format("01-02 15:04"), m.Content)
+		text := strings.ReplaceAll(m.Content, "\n", "\n            | ")
+		line := fmt.Sprintf("%s | %s", m.Time.In(campaign.Shanghai).Format("01-02 15:04"), text)
 		if len(m.MentionedList) > 0 {
 			line += " | @" + strings.Join(m.MentionedList, ",")
 		}
@@ -156,11 +158,22 @@ func (w *world) record() {
 }
 
 // file stores a filing as a secretary's command would.
-func (w *world) file(community string, item campaign.Item, fields map[string]string) {
+func (w *world) file(community string, item campaign.Item, v campaign.Value) {
 	w.t.Helper()
-	f := campaign.Filing{Street: "chengxi", Community: community, Item: item, Fields: fields, Summary: "test", By: "test", At: w.now, Raw: "test"}
-	if err := w.store.Save(context.Background(), f, true); err != nil {
+	f := campaign.Filing{Street: "chengxi", Community: community, Item: item, Value: v, By: "test", At: w.now, Raw: "test"}
+	if err := w.store.Save(context.Background(), f); err != nil {
 		w.t.Fatal(err)
+	}
+}
+
+// photos stores n photo records of a community, as the photo pipeline would.
+func (w *world) photos(community string, n int) {
+	w.t.Helper()
+	for i := range n {
+		p := storage.Photo{Hash: fmt.Sprintf("%s-%d", community, i), Name: fmt.Sprintf("%d.jpg", i), By: "test", At: w.now}
+		if _, err := w.store.AddPhoto(context.Background(), "chengxi", community, p, 10); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 }
 
@@ -215,14 +228,14 @@ func (w *world) campaignFilings(day campaign.Date) {
 			if fileOn != day {
 				continue
 			}
-			fields := map[string]string{}
 			switch step.Item {
 			case campaign.ItemPublicity: // a 3-day publicity starting the day it is filed
-				fields["start"], fields["end"] = day.ISO(), day.AddDays(2).ISO()
+				w.file(c, step.Item, campaign.Value{Start: day})
 			case campaign.ItemPhotos: // 8 photos received
-				fields["count"] = "8"
+				w.photos(c, 8)
+			default:
+				w.file(c, step.Item, campaign.Value{Date: day})
 			}
-			w.file(c, step.Item, fields)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package standin
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -155,9 +157,18 @@ func (s *Server) handleSendImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.mediaBase(r)
-	key := s.o.Crypto.MediaKey()
 	var out imageResponse
 	for _, data := range images {
+		// URL callback: the file is encrypted with the bot's EncodingAESKey; long
+		// connection: with a key of its own, sent along as image.aeskey.
+		key, aesKey := []byte(nil), ""
+		if s.o.Gateway != nil {
+			key = make([]byte, 32)
+			_, _ = rand.Read(key)
+			aesKey = base64.StdEncoding.EncodeToString(key)
+		} else {
+			key = s.o.Crypto.MediaKey()
+		}
 		enc, err := bot.EncryptMedia(key, data)
 		if err != nil {
 			fail(http.StatusInternalServerError, fmt.Sprintf(msgSealFailed, err))
@@ -169,7 +180,7 @@ func (s *Server) handleSendImage(w http.ResponseWriter, r *http.Request) {
 			ChatType: "single",
 			From:     bot.From{UserID: userID},
 			MsgType:  "image",
-			Image:    &bot.Image{URL: base + mediaPath + s.media.put(enc)},
+			Image:    &bot.Image{URL: base + mediaPath + s.media.put(enc), AESKey: aesKey},
 		}
 		res := s.exchange(r, m)
 		out.Results = append(out.Results, res)

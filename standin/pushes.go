@@ -25,9 +25,11 @@ type PushBacklog interface {
 // pushView is one push as the page shows it.
 type pushView struct {
 	Seq      int64     `json:"seq"`
-	ChatID   string    `json:"chatid"`
+	ChatID   string    `json:"chatid"` // a group's chatid, or single:<userid>
+	Via      string    `json:"via"`    // webhook, bot (aibot_send_msg) or response_url
 	Chat     string    `json:"chat"`
-	At       time.Time `json:"at"`
+	At       time.Time `json:"at"`       // campaign time (Options.Clock) the bot sent it at
+	Received time.Time `json:"received"` // real time: the page orders by it across restarts
 	MsgType  string    `json:"msgtype"`
 	Text     string    `json:"text,omitempty"`
 	Markdown string    `json:"markdown,omitempty"`

@@ -1,7 +1,9 @@
 // Package standin is the local stand-in for WeCom: a chat page that looks like a WeCom
-// group chat, sends what people type to the bot's URL callback exactly as WeCom would
-// (signed and encrypted), shows the bot's passive replies, and shows live what the bot
-// pushes through the group webhook stand-in.
+// group chat, sends what people type to the bot exactly as WeCom would — to its URL
+// callback (signed and encrypted, with stream refreshes and a response_url), or over the
+// long connection through the gateway stand-in — shows the bot's answers, and shows live
+// what the bot pushes through the group webhook stand-in or, over the long connection,
+// with aibot_send_msg.
 package standin
 
 import (
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"huanjie/bot"
+	"huanjie/bot/wecomfake"
 )
 
 // Persona is someone the page lets you speak as.
@@ -51,12 +54,24 @@ type Chat struct {
 type Options struct {
 	CallbackURL string      // the bot's URL callback, e.g. http://127.0.0.1:8080/wecom/callback
 	Crypto      *bot.Crypto // the same token and EncodingAESKey the callback uses
-	BotName     string      // e.g. 换届助手; group messages are sent as "@BotName text"
-	Personas    []Persona
-	Chats       []Chat
-	Pushes      PushFeed // the webhook stand-in (*wecomfake.Server fits); nil shows no pushes
-	Log         *slog.Logger
-	HTTPClient  *http.Client // default: 15 s timeout
+
+	// Gateway and BotID, when set, make the page talk to the bot over the long
+	// connection instead of the URL callback: messages are delivered by the gateway
+	// stand-in the bot is subscribed to, and the bot's aibot_send_msg pushes are shown.
+	Gateway  *wecomfake.Gateway
+	BotID    string
+	BotName  string // e.g. 换届助手; group messages are sent as "@BotName text"
+	Personas []Persona
+	Chats    []Chat
+	Pushes   PushFeed // the webhook stand-in (*wecomfake.Server fits); nil shows no pushes
+	// Queue tells which groups' pushes wait for WeCom's rate limit (the bot's outbox);
+	// nil shows no queue notice.
+	Queue PushQueue
+	// Clock is the campaign clock the bot runs on (local mode's demo clock): the page
+	// stamps messages and pushes with it. Default time.Now.
+	Clock      func() time.Time
+	Log        *slog.Logger
+	HTTPClient *http.Client // default: 15 s timeout
 
 	// MediaBaseURL is where the bot fetches the images sent in the 单聊 from, e.g.
 	// http://127.0.0.1:8080; default: the scheme and host the page was loaded from.
@@ -77,9 +92,10 @@ type Server struct {
 	byKey    map[string]Chat
 	byChat   map[string]Chat
 	byUser   map[string]Persona
-	stopFeed func()
+	stopFeed []func()
 	once     sync.Once
 	media    *mediaStore
+	answers  *responseURLs
 }
 
 const (
@@ -101,6 +117,9 @@ func New(o Options) *Server {
 	if o.BotName == "" {
 		o.BotName = "机器人"
 	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
 	if o.StreamPoll <= 0 {
 		o.StreamPoll = time.Second
 	}
@@ -108,13 +127,14 @@ func New(o Options) *Server {
 		o.StreamPolls = 30
 	}
 	s := &Server{
-		o:      o,
-		mux:    http.NewServeMux(),
-		log:    newPushLog(keptPushes),
-		byKey:  map[string]Chat{},
-		byChat: map[string]Chat{},
-		byUser: map[string]Persona{},
-		media:  newMediaStore(),
+		o:       o,
+		mux:     http.NewServeMux(),
+		log:     newPushLog(keptPushes),
+		byKey:   map[string]Chat{},
+		byChat:  map[string]Chat{},
+		byUser:  map[string]Persona{},
+		media:   newMediaStore(),
+		answers: newResponseURLs(),
 	}
 	for _, c := range o.Chats {
 		s.byChat[c.ChatID] = c
@@ -141,7 +161,17 @@ func New(o Options) *Server {
 				}
 			}
 		}
-		s.stopFeed = o.Pushes.Subscribe(s.deliver)
+		s.stopFeed = append(s.stopFeed, o.Pushes.Subscribe(s.deliver))
+	}
+	if o.Gateway != nil {
+		for _, c := range o.Chats {
+			for _, body := range o.Gateway.Backlog(c.ChatID) {
+				s.deliverChat(c.ChatID, viaBot, body)
+			}
+		}
+		s.stopFeed = append(s.stopFeed, o.Gateway.Subscribe(func(chatID string, body []byte) {
+			s.deliverChat(chatID, viaBot, body)
+		}))
 	}
 	s.mux.HandleFunc("GET /{$}", s.handlePage)
 	s.mux.HandleFunc("GET /api/personas", s.handlePersonas)
@@ -150,6 +180,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/send-image", s.handleSendImage)
 	s.mux.HandleFunc("GET "+mediaPath+"{id}", s.handleMedia)
 	s.mux.HandleFunc("GET /api/pushes", s.handlePushes)
+	s.mux.HandleFunc("GET /api/queue", s.handleQueue)
+	s.mux.HandleFunc("POST "+ResponsePath, s.handleResponseURL)
 	return s
 }
 
@@ -159,23 +191,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Close stops listening to the push feed and ends open push streams.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		if s.stopFeed != nil {
-			s.stopFeed()
+		for _, stop := range s.stopFeed {
+			stop()
 		}
 		s.log.close()
 	})
 	return nil
 }
 
+// How a message shown as a push reached the chat.
+const (
+	viaWebhook  = "webhook"
+	viaBot      = "bot"          // aibot_send_msg over the long connection
+	viaResponse = "response_url" // the bot's late answer to a message
+)
+
 func (s *Server) deliver(key string, body []byte) {
 	c, ok := s.byKey[key]
 	if !ok {
 		return
 	}
+	s.deliverChat(c.ChatID, viaWebhook, body)
+}
+
+// deliverChat shows body (a message in the webhook's shape) in chat: a group's chatid, or
+// a person's userid for the 1:1 chat.
+func (s *Server) deliverChat(chat, via string, body []byte) {
 	p := parsePush(body)
-	p.ChatID, p.Chat, p.At = c.ChatID, c.Name, time.Now()
+	p.Via, p.At, p.Received = via, s.o.Clock(), time.Now()
+	if c, ok := s.byChat[chat]; ok {
+		p.ChatID, p.Chat = c.ChatID, c.Name
+	} else {
+		p.ChatID, p.Chat = singleChat(chat), msgSingleChatName
+	}
 	s.log.add(p)
 }
+
+// singleChat is how the page names the 1:1 chat of userid.
+func singleChat(userid string) string { return "single:" + userid }
 
 // --- GET / and /api/personas
 
@@ -190,10 +243,11 @@ type pageData struct {
 	Personas []personaView `json:"personas"`
 	Chats    []Chat        `json:"chats"`
 	Single   string        `json:"single_label"`
+	LongConn bool          `json:"long_connection"`
 }
 
 func (s *Server) pageData() pageData {
-	d := pageData{BotName: s.o.BotName, Personas: []personaView{}, Chats: []Chat{}, Single: msgSingleChatName}
+	d := pageData{BotName: s.o.BotName, Personas: []personaView{}, Chats: []Chat{}, Single: msgSingleChatName, LongConn: s.o.Gateway != nil}
 	for _, p := range s.o.Personas {
 		d.Personas = append(d.Personas, personaView{p.UserID, p.Label, p.Name()})
 	}
@@ -218,6 +272,9 @@ type sendRequest struct {
 	UserID string `json:"userid"`
 	ChatID string `json:"chatid"` // "" = single chat
 	Text   string `json:"text"`
+	// Voice sends Text as a voice message in the 1:1 chat, as WeCom does with what it
+	// transcribed (voice reaches the bot only in 1:1 chats).
+	Voice bool `json:"voice,omitempty"`
 }
 
 type sendResponse struct {
@@ -227,6 +284,10 @@ type sendResponse struct {
 	Warning   string `json:"warning,omitempty"`
 	MsgID     string `json:"msgid,omitempty"`
 	ElapsedMS int64  `json:"elapsed_ms"`
+	// SentAt and ReplyAt are campaign times (Options.Clock): when the message went to
+	// the bot, and when its answer (or the error) came back.
+	SentAt  time.Time `json:"sent_at,omitzero"`
+	ReplyAt time.Time `json:"reply_at,omitzero"`
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +306,9 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	case len(text) > maxText:
 		writeJSON(w, http.StatusBadRequest, sendResponse{Error: fmt.Sprintf(msgTooLong, maxText)})
 		return
+	case req.Voice && req.ChatID != "":
+		writeJSON(w, http.StatusBadRequest, sendResponse{Error: msgVoiceInGroup})
+		return
 	}
 	m := bot.Message{
 		MsgID:    randomHex(16),
@@ -257,6 +321,9 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 	if req.ChatID != "" {
 		m.ChatID, m.ChatType = req.ChatID, "group"
 		m.Text.Content = "@" + s.o.BotName + " " + text
+	}
+	if req.Voice {
+		m.MsgType, m.Text, m.Voice = "voice", nil, &bot.Text{Content: text}
 	}
 	s.respond(w, r, m)
 }
@@ -316,10 +383,19 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, m bot.Message) 
 
 // exchange delivers m to the bot and returns the outcome.
 func (s *Server) exchange(r *http.Request, m bot.Message) sendResponse {
-	start := time.Now()
-	res := s.converse(r.Context(), m)
+	start, sentAt := time.Now(), s.o.Clock()
+	var res sendResponse
+	if s.o.Gateway != nil {
+		res = s.converseLong(r.Context(), m)
+	} else {
+		if m.MsgType != "event" {
+			m.ResponseURL = s.answers.issue(s.mediaBase(r), m)
+		}
+		res = s.converse(r.Context(), m)
+	}
 	res.MsgID = m.MsgID
 	res.ElapsedMS = time.Since(start).Milliseconds()
+	res.SentAt, res.ReplyAt = sentAt, s.o.Clock()
 	if res.Error == "" && time.Since(start) > wecomPatience {
 		res.Warning = fmt.Sprintf(msgSlow, time.Since(start).Seconds())
 	}
@@ -362,6 +438,25 @@ func (s *Server) converse(ctx context.Context, m bot.Message) sendResponse {
 	return res
 }
 
+// converseLong delivers m over the long connection through the gateway and waits for
+// the finished answer (an unfinished stream first is normal for slow work).
+func (s *Server) converseLong(ctx context.Context, m bot.Message) sendResponse {
+	x, err := s.o.Gateway.Deliver(s.o.BotID, m)
+	if err != nil {
+		return sendResponse{Error: fmt.Sprintf(msgNotSubscribed, err)}
+	}
+	wctx, cancel := context.WithTimeout(ctx, wecomfake.StreamWindow+30*time.Second)
+	defer cancel()
+	f, err := x.Wait(wctx)
+	if err != nil {
+		if m.MsgType == "event" || len(x.Frames()) == 0 && ctx.Err() == nil {
+			return sendResponse{Status: http.StatusOK} // no answer: nothing to show
+		}
+		return sendResponse{Status: http.StatusOK, Error: fmt.Sprintf(msgNoFinish, err)}
+	}
+	return sendResponse{Status: http.StatusOK, Reply: f.Content}
+}
+
 // call delivers one callback exactly as WeCom would and opens the passive reply.
 func (s *Server) call(ctx context.Context, m bot.Message) (bot.StreamReply, sendResponse) {
 	q, body, err := s.o.Crypto.SealCallback(m)
@@ -400,7 +495,7 @@ func (s *Server) call(ctx context.Context, m bot.Message) (bot.StreamReply, send
 		}
 		return bot.StreamReply{}, res
 	}
-	reply, err := s.o.Crypto.OpenReply(raw)
+	reply, err := s.o.Crypto.OpenReply(q, raw)
 	if err != nil {
 		return bot.StreamReply{}, sendResponse{Status: resp.StatusCode, Error: fmt.Sprintf(msgBadReply, err)}
 	}

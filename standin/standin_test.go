@@ -56,8 +56,9 @@ type harness struct {
 }
 
 // newHarness serves the stand-in at / and the real bot callback (with echo) at
-// /wecom/callback; the callback's token is callbackToken.
-func newHarness(t *testing.T, callbackToken string, callback http.Handler) *harness {
+// /wecom/callback; the callback's token is callbackToken. opts change the stand-in's
+// options before it is built.
+func newHarness(t *testing.T, callbackToken string, callback http.Handler, opts ...func(*Options)) *harness {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -73,7 +74,7 @@ func newHarness(t *testing.T, callbackToken string, callback http.Handler) *harn
 	mux.Handle(wecomfake.SendPath, hook)
 	h := &harness{url: srv.URL, hook: hook}
 	h.push(t, "k1", `{"msgtype":"text","text":{"content":"早先的推送"}}`)
-	st := New(Options{
+	o := Options{
 		CallbackURL: srv.URL + bot.CallbackPath,
 		Crypto:      mustCrypto(t, testToken),
 		BotName:     "换届助手",
@@ -82,7 +83,11 @@ func newHarness(t *testing.T, callbackToken string, callback http.Handler) *harn
 		Pushes:      hook,
 		Log:         quiet,
 		StreamPoll:  10 * time.Millisecond,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	st := New(o)
 	t.Cleanup(func() { st.Close() })
 	mux.Handle("/", st)
 	h.st = st
@@ -144,7 +149,7 @@ func TestSendSingleChatIsSentAsTyped(t *testing.T) {
 func TestEnterChatWelcome(t *testing.T) {
 	h := newHarness(t, testToken, nil)
 	_, res := h.send(t, "/api/enter", sendRequest{UserID: "cuihong"})
-	if res.Reply != "欢迎 <@cuihong>" || res.Error != "" {
+	if res.Reply != "欢迎 @cuihong" || res.Error != "" { // <@id> is webhook markdown only
 		t.Fatalf("got %+v", res)
 	}
 }
@@ -222,13 +227,30 @@ func TestUnfinishedStreamIsPolled(t *testing.T) {
 		mu.Unlock()
 		body, _ := json.Marshal(map[string]any{"msgtype": "stream", "stream": map[string]any{"id": "s1", "finish": finish, "content": content}})
 		enc, _ := c.Encrypt(body)
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		_ = json.NewEncoder(w).Encode(map[string]any{"encrypt": enc, "msgsignature": c.Sign(ts, "n1", enc), "timestamp": ts, "nonce": "n1"})
+		ts, nonce := q.Get("timestamp"), q.Get("nonce") // echoed, as doc 101033 asks
+		_ = json.NewEncoder(w).Encode(map[string]any{"encrypt": enc, "msgsignature": c.Sign(ts, nonce, enc), "timestamp": ts, "nonce": nonce})
 	})
 	h := newHarness(t, testToken, cb)
 	_, res := h.send(t, "/api/send", sendRequest{UserID: "cuihong", Text: "进度"})
 	if res.Reply != "完成" || refreshes != 2 {
 		t.Fatalf("got %+v after %d refreshes", res, refreshes)
+	}
+}
+
+// A reply signed with a nonce and time of its own, not the callback's, is what WeCom may
+// drop (doc 101033): the stand-in shows it as an error instead of the reply.
+func TestReplyWithItsOwnNonceIsAnError(t *testing.T) {
+	c := mustCrypto(t, testToken)
+	cb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := json.Marshal(map[string]any{"msgtype": "stream", "stream": map[string]any{"id": "s1", "finish": true, "content": "进度如下"}})
+		enc, _ := c.Encrypt(body)
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		_ = json.NewEncoder(w).Encode(map[string]any{"encrypt": enc, "msgsignature": c.Sign(ts, "n1", enc), "timestamp": ts, "nonce": "n1"})
+	})
+	h := newHarness(t, testToken, cb)
+	code, res := h.send(t, "/api/send", sendRequest{UserID: "cuihong", Text: "进度"})
+	if code != http.StatusBadGateway || res.Reply != "" || !strings.Contains(res.Error, "nonce") {
+		t.Fatalf("got %d %+v", code, res)
 	}
 }
 

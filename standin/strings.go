@@ -30,4 +30,10 @@ const (
 	msgPushCard       = "[模板卡片] %s"
 	msgPushUnknown    = "[%s 消息]"
 	msgPushBadJSON    = "[无法解析的推送] %s"
+	msgVoiceInGroup   = "语音只能在单聊里发：企业微信只把单聊里的语音（转成文字）交给机器人"
+	msgNotSubscribed  = "机器人没有连上长连接替身：%v"
+	msgNoFinish       = "机器人的流式回复一直没有结束：%v"
+	msgQueueFailed    = "读不到群推送的排队情况：%v"
+	msgRespUnknown    = "invalid response_code: unknown, used or expired (the stand-in's code: WeCom documents one call within an hour)"
+	msgRespBadBody    = "invalid request: post {\"msgtype\":\"markdown\",\"markdown\":{\"content\":…}}"
 )

@@ -1,16 +1,25 @@
 package storage
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -19,29 +28,62 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Embedded is an in-process Redis (miniredis) for local trials when REDIS_URL is
-// unset. miniredis is a test server: it keeps everything in memory, so Embedded
-// persists it to a JSON snapshot file (on Save and Close, reloaded by OpenEmbedded),
-// and it lets key TTLs run on the wall clock. It is not for production: no
-// replication, no crash safety beyond the last snapshot, no Cluster.
+// Embedded is an in-process Redis (miniredis) for a small office that runs the bot
+// without a Redis server (REDIS_URL unset). miniredis keeps everything in memory, so
+// Embedded makes it durable itself:
+//
+//   - Every command goes through Client(), whose hook runs one command (or pipeline) at
+//     a time. A command that can change data is appended to the log file
+//     "<snapshot>.aof" and the file is fsynced before the answer reaches the caller:
+//     whatever the bot acknowledged survives kill -9 or a power cut.
+//   - The store's clock is pinned before each command and logged with it, so replaying
+//     the log gives the same stream ids and the same expiry times.
+//   - On start the snapshot is loaded, the log after it replayed, then both compacted
+//     into a new snapshot; the log is compacted again when it grows past CompactBytes.
+//
+// It is one process's store: no replication, no Cluster, and a second process cannot
+// open the same files (the log is locked). Commands sent to the miniredis port by other
+// clients would bypass the log, so the port requires a random password only Client knows.
 type Embedded struct {
 	mr     *miniredis.Miniredis
 	client *redis.Client
-	path   string
+	path   string // the snapshot; "" keeps nothing on disk
 	log    *slog.Logger
 
-	mu     sync.Mutex // serialises Save and Close
-	closed bool
+	// CompactBytes is the log size past which the next write compacts it into the
+	// snapshot (default 16 MiB). Set it before use.
+	CompactBytes int64
+
+	mu      sync.Mutex        // held around each command, compaction and Close
+	aof     *appendLog        // nil when path == ""
+	scripts map[string]string // SHA1 → body of every script seen
+	// loggedScripts are the scripts whose body is in the current log (SCRIPT LOAD).
+	loggedScripts map[string]bool
+	clock         time.Time // the store's time, pinned before each command; never goes back
+	broken        error     // set when a write's durability is unknown: every later command fails
+	closed        bool
 }
+
+const defaultCompactBytes = 16 << 20
+
+// ErrEmbeddedBroken is returned for every command once the embedded store could not
+// log a write: the data in memory may differ from the disk, so it stops.
+var ErrEmbeddedBroken = errors.New("storage: the embedded store could not write its log; restart the bot")
+
+// ErrEmbeddedClosed is returned for commands after Close.
+var ErrEmbeddedClosed = errors.New("storage: the embedded store is closed")
 
 // snapshotVersion is the format version written to the snapshot file.
 const snapshotVersion = 1
 
 // snapshot is the on-disk form of the embedded database (db 0).
 type snapshot struct {
-	Version int         `json:"version"`
-	SavedAt time.Time   `json:"saved_at"`
-	Keys    []snapEntry `json:"keys"`
+	Version int       `json:"version"`
+	SavedAt time.Time `json:"saved_at"`
+	// LogSeq is the last append-only log record the snapshot contains: replay skips
+	// records up to it.
+	LogSeq uint64      `json:"log_seq,omitempty"`
+	Keys   []snapEntry `json:"keys"`
 }
 
 // snapEntry is one key. TTLms is the remaining time to live when SavedAt was taken
@@ -100,9 +142,9 @@ func (b *bin) UnmarshalJSON(p []byte) error {
 	return nil
 }
 
-// OpenEmbedded starts an in-process Redis, loaded from the snapshot at path if that
-// file exists (path "" keeps nothing on disk). A snapshot that cannot be read is an
-// error: the store does not start empty over it. log may be nil.
+// OpenEmbedded starts the embedded store from the snapshot at path and its log
+// (path+".aof"), if they exist (path "" keeps nothing on disk). A snapshot or log that
+// cannot be read is an error: the store does not start empty over them. log may be nil.
 func OpenEmbedded(ctx context.Context, path string, log *slog.Logger) (*Embedded, error) {
 	if log == nil {
 		log = slog.Default()
@@ -113,62 +155,189 @@ func OpenEmbedded(ctx context.Context, path string, log *slog.Logger) (*Embedded
 			return nil, fmt.Errorf("storage: embedded snapshot path %q: %w", path, err)
 		}
 		path = abs
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("storage: embedded store folder: %w", err)
+		}
 	}
-	mr := miniredis.NewMiniRedis()
-	restored := 0
+	e := &Embedded{mr: miniredis.NewMiniRedis(), path: path, log: log, scripts: map[string]string{}, loggedScripts: map[string]bool{}}
+	var snap snapshot
 	if path != "" {
-		n, err := loadSnapshot(mr, path)
-		if err != nil {
+		var err error
+		if snap, err = loadSnapshot(e.mr, path); err != nil {
 			return nil, fmt.Errorf("storage: load embedded snapshot %s: %w", path, err)
 		}
-		restored = n
 	}
-	// TTLs count down with the wall clock (miniredis applies the elapsed time on every
-	// access), so Dedup claims and other expiring keys really expire.
-	mr.ClockTTL(true)
-	if err := mr.Start(); err != nil {
+	// The store's clock starts where the snapshot was taken, so TTLs count down across
+	// the downtime as the replay and then the wall clock move it forward.
+	e.clock = time.Now().UTC()
+	if !snap.SavedAt.IsZero() {
+		e.clock = snap.SavedAt.UTC()
+	}
+	e.mr.SetTime(e.clock)
+	e.mr.ClockTTL(true)
+	password := randomPassword()
+	e.mr.RequireAuth(password)
+	if err := e.mr.Start(); err != nil {
 		return nil, fmt.Errorf("storage: start embedded redis: %w", err)
 	}
-	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), DisableIdentity: true})
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		mr.Close()
+	opts := &redis.Options{Addr: e.mr.Addr(), Password: password, DisableIdentity: true,
+		// One try only: a command retried after it ran would run twice but be logged once.
+		MaxRetries: -1, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	replayed := 0
+	if path != "" {
+		n, err := e.openLog(ctx, opts, snap.LogSeq)
+		if err != nil {
+			e.mr.Close()
+			return nil, fmt.Errorf("storage: embedded log %s: %w", path+".aof", err)
+		}
+		replayed = n
+	}
+	e.client = redis.NewClient(opts)
+	e.client.AddHook(embeddedHook{e})
+	if err := e.client.Ping(ctx).Err(); err != nil {
+		e.shutdown()
 		return nil, fmt.Errorf("storage: ping embedded redis: %w", err)
+	}
+	if path != "" {
+		// Fold the replayed log into a fresh snapshot: the next start reads less, and a
+		// torn record at the log's end is gone.
+		e.mu.Lock()
+		err := e.compactLocked()
+		e.mu.Unlock()
+		if err != nil {
+			e.shutdown()
+			return nil, err
+		}
 	}
 	where := path
 	if where == "" {
 		where = "(none: nothing is kept after exit)"
 	}
-	log.Warn("storage: using the EMBEDDED in-process Redis (miniredis), for trials only; set REDIS_URL for real use",
-		"snapshot", where, "restored_keys", restored, "addr", mr.Addr())
-	return &Embedded{mr: mr, client: client, path: path, log: log}, nil
+	log.Info("storage: using the embedded store (in-process); every acknowledged write is synced to its log before the answer",
+		"snapshot", where, "restored_keys", len(snap.Keys), "replayed_log_records", replayed)
+	return e, nil
 }
 
-// Client returns a go-redis client connected to the embedded server.
+// openLog opens the log, replays the records after seq through a connection that
+// bypasses the hook, and keeps the log open for appending.
+func (e *Embedded) openLog(ctx context.Context, opts *redis.Options, after uint64) (int, error) {
+	raw := redis.NewClient(opts)
+	defer raw.Close()
+	conn := raw.Conn()
+	defer conn.Close()
+	replayed := 0
+	next := after + 1
+	l, torn, err := openLog(e.path+".aof", func(rec logRecord) error {
+		if rec.seq <= after {
+			return nil // already in the snapshot
+		}
+		if rec.seq != next {
+			return fmt.Errorf("record %d follows %d: records are missing", rec.seq, next-1)
+		}
+		next++
+		if rec.at.After(e.clock) {
+			e.clock = rec.at
+		}
+		e.mr.SetTime(e.clock)
+		for _, args := range rec.cmds {
+			e.noteScript(args)
+			a := make([]any, len(args))
+			for i, s := range args {
+				a[i] = s
+			}
+			if err := conn.Do(ctx, a...).Err(); err != nil && !isServerAnswer(err) {
+				return err
+			}
+			// An error answer is replayed too: it was the answer the first time.
+		}
+		replayed++
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if l.seq < after {
+		l.seq = after
+	}
+	if torn > 0 {
+		e.log.Warn("storage: the embedded log ended with a record cut short by a crash; it was never acknowledged and is dropped",
+			"log", l.path, "bytes", torn)
+	}
+	e.aof = l
+	return replayed, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// isServerAnswer reports whether err is an answer from the server (an error reply, or
+// redis.Nil) rather than a failure to reach it.
+func isServerAnswer(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re)
+}
+
+// Client returns a go-redis client connected to the embedded server, through the hook
+// that logs writes.
 func (e *Embedded) Client() redis.UniversalClient { return e.client }
 
 // Path returns the absolute snapshot path ("" if none).
 func (e *Embedded) Path() string { return e.path }
 
-// Save writes the snapshot atomically (temporary file, fsync, rename). It is safe to
-// call periodically and concurrently with other clients; the dump itself is one
-// server-side script, so it is a consistent point-in-time copy.
+// Save compacts the log into the snapshot now. Nothing is lost without it: every write
+// is in the log already.
 func (e *Embedded) Save() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return errors.New("storage: save embedded snapshot: store is closed")
 	}
-	return e.saveLocked()
+	return e.compactLocked()
 }
 
-func (e *Embedded) saveLocked() error {
+// Close compacts the log into the snapshot and stops the server. Calling it again
+// does nothing.
+func (e *Embedded) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	var err error
+	if e.broken == nil {
+		err = e.compactLocked()
+	}
+	e.closed = true
+	e.mu.Unlock()
+	if err == nil && e.path != "" {
+		e.log.Info("storage: embedded store saved and stopped", "snapshot", e.path)
+	}
+	return errors.Join(err, e.shutdown())
+}
+
+func (e *Embedded) shutdown() error {
+	var err error
+	if e.client != nil {
+		err = e.client.Close()
+	}
+	e.mr.Close()
+	if e.aof != nil {
+		err = errors.Join(err, e.aof.close())
+	}
+	return err
+}
+
+// compactLocked writes the whole database as the snapshot (naming the last log record
+// it contains), then empties the log. A crash in between leaves a snapshot and a log
+// whose records it already holds, which the next start skips.
+func (e *Embedded) compactLocked() error {
 	if e.path == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	snap, err := dumpSnapshot(ctx, e.client)
+	snap, err := e.dumpLocked()
 	if err != nil {
 		return fmt.Errorf("storage: save embedded snapshot %s: %w", e.path, err)
 	}
@@ -179,168 +348,365 @@ func (e *Embedded) saveLocked() error {
 	if err := writeFileAtomic(e.path, append(data, '\n')); err != nil {
 		return fmt.Errorf("storage: save embedded snapshot %s: %w", e.path, err)
 	}
+	if err := e.aof.reset(); err != nil {
+		e.broken = fmt.Errorf("%w: empty the log after a snapshot: %v", ErrEmbeddedBroken, err)
+		return e.broken
+	}
+	clear(e.loggedScripts)
 	return nil
 }
 
-// Close saves the snapshot and stops the server. Calling it again does nothing.
-func (e *Embedded) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil
+// dumpLocked reads every key through miniredis' direct API; no command runs meanwhile
+// (e.mu is held), so it is a consistent copy as of e.clock.
+func (e *Embedded) dumpLocked() (*snapshot, error) {
+	e.mr.SetTime(e.clock)
+	snap := &snapshot{Version: snapshotVersion, SavedAt: e.clock, Keys: []snapEntry{}}
+	if e.aof != nil {
+		snap.LogSeq = e.aof.seq
 	}
-	e.closed = true
-	err := e.saveLocked()
-	if err == nil && e.path != "" {
-		e.log.Info("storage: embedded redis saved and stopped", "snapshot", e.path)
+	bins := func(l []string) []bin {
+		out := make([]bin, len(l))
+		for i, s := range l {
+			out[i] = bin(s)
+		}
+		return out
 	}
-	err = errors.Join(err, e.client.Close())
-	e.mr.Close()
-	return err
-}
-
-// dumpScript returns every key as {key, type, pttl, data}; it runs atomically.
-var dumpScript = redis.NewScript(`
-local out = {}
-for _, k in ipairs(redis.call('KEYS', '*')) do
-  local t = redis.call('TYPE', k)
-  if type(t) == 'table' then t = t['ok'] end
-  local data = {}
-  if t == 'string' then data = {redis.call('GET', k)}
-  elseif t == 'hash' then data = redis.call('HGETALL', k)
-  elseif t == 'list' then data = redis.call('LRANGE', k, 0, -1)
-  elseif t == 'set' then data = redis.call('SMEMBERS', k)
-  elseif t == 'zset' then data = redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')
-  elseif t == 'stream' then data = redis.call('XRANGE', k, '-', '+')
-  end
-  table.insert(out, {k, t, redis.call('PTTL', k), data})
-end
-return out
-`)
-
-func dumpSnapshot(ctx context.Context, c *redis.Client) (*snapshot, error) {
-	res, err := dumpScript.Run(ctx, c, nil).Slice()
-	if err != nil {
-		return nil, err
-	}
-	snap := &snapshot{Version: snapshotVersion, SavedAt: time.Now().UTC(), Keys: make([]snapEntry, 0, len(res))}
-	for _, r := range res {
-		row, ok := r.([]any)
-		if !ok || len(row) != 4 {
-			return nil, fmt.Errorf("unexpected dump row %v", r)
-		}
-		key, _ := row[0].(string)
-		typ, _ := row[1].(string)
-		pttl, _ := row[2].(int64)
-		data, _ := row[3].([]any)
-		if pttl == 0 || pttl < -1 || len(data) == 0 {
-			continue // expiring right now, gone, or an empty stream (cannot be recreated)
-		}
-		e := snapEntry{Key: bin(key), Type: typ}
-		if pttl > 0 {
-			e.TTLms = pttl
-		}
-		strs := func() ([]bin, error) {
-			out := make([]bin, len(data))
-			for i, v := range data {
-				s, ok := v.(string)
-				if !ok {
-					return nil, fmt.Errorf("key %q: unexpected element %T", key, v)
-				}
-				out[i] = bin(s)
+	for _, k := range e.mr.Keys() {
+		ent := snapEntry{Key: bin(k), Type: e.mr.Type(k)}
+		if ttl := e.mr.TTL(k); ttl > 0 {
+			ent.TTLms = ttl.Milliseconds()
+			if ent.TTLms == 0 {
+				continue // expires within the millisecond
 			}
-			return out, nil
 		}
-		switch typ {
+		var err error
+		switch ent.Type {
 		case "string":
-			l, err := strs()
-			if err != nil || len(l) != 1 {
-				return nil, fmt.Errorf("key %q: bad string value (%v)", key, err)
+			var v string
+			if v, err = e.mr.Get(k); err == nil {
+				b := bin(v)
+				ent.String = &b
 			}
-			e.String = &l[0]
 		case "hash":
-			if e.Hash, err = strs(); err != nil {
-				return nil, err
+			var fields []string
+			if fields, err = e.mr.HKeys(k); err == nil {
+				for _, f := range fields {
+					ent.Hash = append(ent.Hash, bin(f), bin(e.mr.HGet(k, f)))
+				}
 			}
 		case "list":
-			if e.List, err = strs(); err != nil {
-				return nil, err
+			var l []string
+			if l, err = e.mr.List(k); err == nil {
+				ent.List = bins(l)
 			}
 		case "set":
-			if e.Set, err = strs(); err != nil {
-				return nil, err
+			var l []string
+			if l, err = e.mr.Members(k); err == nil {
+				ent.Set = bins(l)
 			}
 		case "zset":
-			l, err := strs()
-			if err != nil {
-				return nil, err
-			}
-			for i := 0; i+1 < len(l); i += 2 {
-				e.ZSet = append(e.ZSet, snapMember{Member: l[i], Score: string(l[i+1])})
+			var m map[string]float64
+			if m, err = e.mr.SortedSet(k); err == nil {
+				for member, score := range m {
+					ent.ZSet = append(ent.ZSet, snapMember{Member: bin(member), Score: strconv.FormatFloat(score, 'g', -1, 64)})
+				}
+				slices.SortFunc(ent.ZSet, func(a, b snapMember) int {
+					sa, _ := strconv.ParseFloat(a.Score, 64)
+					sb, _ := strconv.ParseFloat(b.Score, 64)
+					if c := cmp.Compare(sa, sb); c != 0 {
+						return c
+					}
+					return cmp.Compare(a.Member, b.Member)
+				})
 			}
 		case "stream":
-			for _, v := range data {
-				ent, ok := v.([]any)
-				if !ok || len(ent) != 2 {
-					return nil, fmt.Errorf("key %q: bad stream entry %v", key, v)
+			var entries []miniredis.StreamEntry
+			if entries, err = e.mr.Stream(k); err == nil {
+				for _, s := range entries {
+					ent.Stream = append(ent.Stream, snapStream{ID: s.ID, Values: bins(s.Values)})
 				}
-				id, _ := ent[0].(string)
-				vals, _ := ent[1].([]any)
-				se := snapStream{ID: id, Values: make([]bin, len(vals))}
-				for i, x := range vals {
-					s, _ := x.(string)
-					se.Values[i] = bin(s)
-				}
-				e.Stream = append(e.Stream, se)
+			}
+			if len(ent.Stream) == 0 {
+				continue // an empty stream cannot be recreated
 			}
 		default:
-			return nil, fmt.Errorf("key %q: type %q cannot be snapshotted", key, typ)
+			return nil, fmt.Errorf("key %q: type %q cannot be snapshotted", k, ent.Type)
 		}
-		snap.Keys = append(snap.Keys, e)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		snap.Keys = append(snap.Keys, ent)
 	}
 	return snap, nil
 }
 
-// loadSnapshot fills mr (not yet started) from the file at path and returns how many
-// keys it restored. A missing file is not an error.
-func loadSnapshot(mr *miniredis.Miniredis, path string) (int, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+// embeddedHook runs every command of Client under e.mu with the store's clock pinned,
+// and logs the ones that can change data before their answer is returned.
+type embeddedHook struct{ e *Embedded }
+
+func (h embeddedHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h embeddedHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return h.e.run(ctx, []redis.Cmder{cmd}, func(ctx context.Context) error { return next(ctx, cmd) })
 	}
-	if err != nil {
-		return 0, err
+}
+
+func (h embeddedHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		return h.e.run(ctx, cmds, func(ctx context.Context) error { return next(ctx, cmds) })
 	}
-	var snap snapshot
-	if err := json.Unmarshal(data, &snap); err != nil {
-		return 0, err
+}
+
+// connectionCommands set up a connection (go-redis sends them while it dials, from
+// inside another command's turn); they touch no data and skip the turn-taking.
+var connectionCommands = map[string]bool{"hello": true, "auth": true, "client": true, "select": true, "quit": true}
+
+// noDataCommands are not marked read-only by miniredis but change no data.
+var noDataCommands = map[string]bool{"ping": true, "echo": true, "wait": true, "object": true, "publish": true,
+	"pubsub": true, "command": true, "info": true, "time": true, "memory": true, "xinfo": true, "unwatch": true,
+	"cluster": true, "subscribe": true, "unsubscribe": true, "psubscribe": true, "punsubscribe": true}
+
+func (e *Embedded) changesData(name string) bool {
+	switch {
+	case name == "script":
+		return false // SCRIPT LOAD is noted by noteScript; EVAL carries the body in the log
+	case connectionCommands[name], noDataCommands[name]:
+		return false
 	}
-	if snap.Version != snapshotVersion {
-		return 0, fmt.Errorf("snapshot version %d, want %d", snap.Version, snapshotVersion)
+	return !e.mr.Server().IsReadOnlyCommand(name)
+}
+
+func (e *Embedded) run(ctx context.Context, cmds []redis.Cmder, exec func(context.Context) error) error {
+	onlyConnection := true
+	for _, c := range cmds {
+		if !connectionCommands[c.Name()] {
+			onlyConnection = false
+		}
 	}
-	down := time.Since(snap.SavedAt)
-	if down < 0 {
-		down = 0
+	if onlyConnection {
+		return exec(ctx)
 	}
-	n := 0
-	for _, e := range snap.Keys {
-		k := string(e.Key)
-		var ttl time.Duration
-		if e.TTLms > 0 {
-			ttl = time.Duration(e.TTLms)*time.Millisecond - down
-			if ttl <= 0 {
-				continue // expired while we were down
+	fail := func(err error) error {
+		for _, c := range cmds {
+			c.SetErr(err)
+		}
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return fail(ErrEmbeddedClosed)
+	case e.broken != nil:
+		return fail(e.broken)
+	}
+	writes := false
+	for _, c := range cmds {
+		switch name := c.Name(); {
+		case name == "watch":
+			return fail(errors.New("storage: the embedded store does not support WATCH"))
+		case name == "evalsha" && e.scriptOf(c.Args()) == "":
+			// A script the log cannot name: answer as Redis does for an unknown script,
+			// so go-redis sends it again with its body (EVAL).
+			return fail(redis.ErrNoScript)
+		case e.changesData(name):
+			writes = true
+		}
+	}
+	if now := time.Now().UTC(); now.After(e.clock) {
+		e.clock = now
+	}
+	e.mr.SetTime(e.clock)
+	if !writes || e.aof == nil {
+		err := exec(ctx)
+		for _, c := range cmds {
+			if c.Err() == nil || isServerAnswer(c.Err()) {
+				e.noteScript(argStrings(c.Args()))
 			}
 		}
-		if err := restoreKey(mr, k, e); err != nil {
-			return 0, fmt.Errorf("key %q: %w", k, err)
-		}
-		if ttl > 0 {
-			mr.SetTTL(k, ttl)
-		}
-		n++
+		return err
 	}
-	return n, nil
+	// Once sent, a write is waited for even if the caller gives up: its outcome must
+	// be known to log it.
+	err := exec(context.WithoutCancel(ctx))
+	rec := logRecord{at: e.clock}
+	var newScripts []string
+	for _, c := range cmds {
+		args := argStrings(c.Args())
+		if c.Err() != nil && !isServerAnswer(c.Err()) {
+			if e.changesData(c.Name()) {
+				// It may or may not have run: memory and log might now differ.
+				e.broken = fmt.Errorf("%w: %s got no answer: %v", ErrEmbeddedBroken, c.Name(), c.Err())
+				e.log.Error("storage: embedded store stopped: a write's outcome is unknown", "cmd", c.Name(), "err", c.Err())
+				return fail(e.broken)
+			}
+			continue
+		}
+		e.noteScript(args)
+		if !e.changesData(c.Name()) {
+			continue
+		}
+		if name := c.Name(); name == "eval" || name == "evalsha" {
+			// A script's body goes into the log once (SCRIPT LOAD), then runs by its SHA1.
+			sha, body := args[1], e.scripts[strings.ToLower(args[1])]
+			if name == "eval" {
+				sum := sha1.Sum([]byte(args[1]))
+				sha, body = hex.EncodeToString(sum[:]), args[1]
+			}
+			if !e.loggedScripts[sha] && !slices.Contains(newScripts, sha) {
+				rec.cmds = append(rec.cmds, []string{"script", "load", body})
+				newScripts = append(newScripts, sha)
+			}
+			args = append([]string{"evalsha", sha}, args[2:]...)
+		}
+		rec.cmds = append(rec.cmds, args)
+	}
+	if len(rec.cmds) == 0 {
+		return err
+	}
+	rec.seq = e.aof.seq + 1
+	if lerr := e.aof.append(rec); lerr != nil {
+		e.broken = fmt.Errorf("%w: %v", ErrEmbeddedBroken, lerr)
+		e.log.Error("storage: embedded store stopped: cannot write its log", "log", e.aof.path, "err", lerr)
+		return fail(e.broken)
+	}
+	for _, sha := range newScripts {
+		e.loggedScripts[sha] = true
+	}
+	if e.aof.size > e.compactBytes() {
+		if cerr := e.compactLocked(); cerr != nil {
+			// The write itself is safe in the log; compaction is tried again next time.
+			e.log.Error("storage: compacting the embedded log failed", "err", cerr)
+		}
+	}
+	return err
+}
+
+func (e *Embedded) compactBytes() int64 {
+	if e.CompactBytes > 0 {
+		return e.CompactBytes
+	}
+	return defaultCompactBytes
+}
+
+// noteScript remembers the body of a script sent with EVAL or SCRIPT LOAD, by its SHA1,
+// so that EVALSHA can be logged as EVAL with the body.
+func (e *Embedded) noteScript(args []string) {
+	var body string
+	switch {
+	case len(args) >= 2 && strings.EqualFold(args[0], "eval"):
+		body = args[1]
+	case len(args) >= 3 && strings.EqualFold(args[0], "script") && strings.EqualFold(args[1], "load"):
+		body = args[2]
+	default:
+		return
+	}
+	sum := sha1.Sum([]byte(body))
+	e.scripts[hex.EncodeToString(sum[:])] = body
+}
+
+func (e *Embedded) scriptOf(args []any) string {
+	if len(args) < 2 {
+		return ""
+	}
+	sha, _ := args[1].(string)
+	return e.scripts[strings.ToLower(sha)]
+}
+
+// argStrings renders a command's arguments as go-redis writes them on the wire.
+func argStrings(args []any) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = argString(a)
+	}
+	return out
+}
+
+func argString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case int:
+		return strconv.FormatInt(int64(v), 10)
+	case int8:
+		return strconv.FormatInt(int64(v), 10)
+	case int16:
+		return strconv.FormatInt(int64(v), 10)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case uint:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint8:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint16:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'f', -1, 64)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		if v {
+			return "1"
+		}
+		return "0"
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case time.Duration:
+		return strconv.FormatInt(v.Nanoseconds(), 10)
+	case net.IP:
+		return string(v)
+	case encoding.BinaryMarshaler:
+		b, _ := v.MarshalBinary()
+		return string(b)
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return argString(reflect.Zero(rv.Type().Elem()).Interface())
+		}
+		return argString(rv.Elem().Interface())
+	}
+	return fmt.Sprint(v)
+}
+
+// loadSnapshot fills mr (not yet started) from the file at path, with each key's time
+// to live as it was when the snapshot was taken (the caller then sets mr's clock to
+// SavedAt and lets it run forward). A missing file gives an empty snapshot.
+func loadSnapshot(mr *miniredis.Miniredis, path string) (snapshot, error) {
+	var snap snapshot
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return snap, nil
+	}
+	if err != nil {
+		return snap, err
+	}
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return snap, err
+	}
+	if snap.Version != snapshotVersion {
+		return snap, fmt.Errorf("snapshot version %d, want %d", snap.Version, snapshotVersion)
+	}
+	for _, e := range snap.Keys {
+		k := string(e.Key)
+		if err := restoreKey(mr, k, e); err != nil {
+			return snap, fmt.Errorf("key %q: %w", k, err)
+		}
+		if e.TTLms > 0 {
+			mr.SetTTL(k, time.Duration(e.TTLms)*time.Millisecond)
+		}
+	}
+	return snap, nil
 }
 
 func strings2(l []bin) []string {

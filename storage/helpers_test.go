@@ -2,19 +2,16 @@ package storage
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"huanjie/campaign"
 	"huanjie/internal/testclock"
+	"huanjie/internal/testredis"
 )
 
 // backend opens a fresh, isolated store for one test.
@@ -26,64 +23,19 @@ type backend struct {
 var backends = []backend{
 	{"redis", openReal},
 	{"embedded", openEmbedded},
-}
-
-// redisAddr is the real Redis the tests use: REDIS_ADDR, else 127.0.0.1:6379.
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-// randomPrefix returns a key prefix no other test run uses.
-func randomPrefix() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "test:" + hex.EncodeToString(b) + ":"
-}
-
-// realClient connects to the real Redis or fails the test: these tests never skip.
-func realClient(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	addr := redisAddr()
-	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		t.Fatalf("storage tests need a real Redis at %s (set REDIS_ADDR to another host:port): %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// deletePrefix removes every key starting with prefix.
-func deletePrefix(t *testing.T, c redis.UniversalClient, prefix string) {
-	t.Helper()
-	ctx := context.Background()
-	it := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var ks []string
-	for it.Next(ctx) {
-		ks = append(ks, it.Val())
-	}
-	if err := it.Err(); err != nil {
-		t.Errorf("scan %s*: %v", prefix, err)
-		return
-	}
-	for _, k := range ks {
-		if err := c.Del(ctx, k).Err(); err != nil {
-			t.Errorf("del %s: %v", k, err)
-		}
-	}
+	{"cluster", openCluster},
 }
 
 func openReal(t *testing.T) *Redis {
 	t.Helper()
-	c := realClient(t)
-	prefix := randomPrefix()
-	t.Cleanup(func() { deletePrefix(t, c, prefix) })
-	return NewRedis(c, prefix)
+	return NewRedis(testredis.Client(t))
+}
+
+// openCluster opens the store on the test Redis Cluster; the test is skipped when
+// REDIS_CLUSTER_ADDRS is unset (scripts/test.sh always sets it).
+func openCluster(t *testing.T) *Redis {
+	t.Helper()
+	return NewRedis(testredis.ClusterClient(t))
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -101,7 +53,7 @@ func openEmbedded(t *testing.T) *Redis {
 			t.Error(err)
 		}
 	})
-	return NewRedis(e.Client(), randomPrefix())
+	return NewRedis(e.Client(), testredis.Prefix())
 }
 
 func useFakeClock(r *Redis) *testclock.Clock {
@@ -118,8 +70,7 @@ func filing(community string, item campaign.Item, total string, at time.Time) ca
 		Street:    "城关街道",
 		Community: community,
 		Item:      item,
-		Fields:    map[string]string{"total": total},
-		Summary:   "会员 " + total + " 人",
+		Value:     campaign.Value{Members: atoi(total)},
 		By:        "sec-" + community,
 		At:        at,
 		Raw:       "会员数 " + total,
@@ -130,9 +81,19 @@ func filing(community string, item campaign.Item, total string, at time.Time) ca
 func totals(fs []campaign.Filing) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
-		out[i] = f.Fields["total"]
+		out[i] = total(f)
 	}
 	return out
+}
+
+// total is what a test filing says (its member count), as typed.
+func total(f campaign.Filing) string { return strconv.Itoa(f.Value.Members) }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// approval is the office's approval of the version f.
+func approval(f campaign.Filing, at time.Time) campaign.Review {
+	return campaign.Review{Item: f.Item, Of: f.Stamp(), Status: campaign.ReviewApproved, By: "office", At: at}
 }
 
 func mustJSON(t *testing.T, v any) string {

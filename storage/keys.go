@@ -1,6 +1,11 @@
 package storage
 
-import "huanjie/campaign"
+import (
+	"strconv"
+	"time"
+
+	"huanjie/campaign"
+)
 
 // keys builds the Redis key names of one prefix. The key schema:
 //
@@ -11,28 +16,67 @@ import "huanjie/campaign"
 // a WeCom userid. JSON is encoding/json of the named campaign type.
 //
 //	KEY                             TYPE    CONTENT
-//	P{st}:cur:<c>                   HASH    item → Filing JSON: the current value of each item
-//	P{st}:hist:<c>:<item>           LIST    Filing JSON, newest first; the head equals cur[item]
+//	P{st}:cur:<c>                   HASH    item → compact Filing JSON (typed value, by, at; no
+//	                                        long text, no raw message): the current value of each
+//	                                        item; review:<item>@<stamp> → Review JSON: the
+//	                                        office's decision on that version of item; and
+//	                                        exempt:<item> → Exemption JSON: the office excused
+//	                                        the community from item (免报; Exempt/Unexempt, one
+//	                                        Lua step each, bump seq/changed like a filing)
+//	P{st}:hist:<c>:<item>           LIST    compact Filing JSON, newest first; head = cur[item];
+//	                                        LTRIM to Limits.History (the long texts of the
+//	                                        versions trimmed away leave P{st}:text:<c> with them)
+//	P{st}:text:<c>                  HASH    <item>@<stamp> → the long text of that version (the
+//	                                        summary), kept apart so reading state never reads it
 //	P{st}:undo:<c>                  LIST    "<item>\n<Filing JSON>", newest first; one entry per
-//	                                        undoable Save (the JSON is byte-identical to the
-//	                                        history element, so Undo removes exactly that filing
-//	                                        even if a non-undoable review was saved on top)
-//	P{st}:log                       STREAM  audit trail, one entry per event, never trimmed:
-//	                                        action  file | review | undo | request | bind
+//	                                        Save (the JSON is byte-identical to the history
+//	                                        element, so Undo removes exactly that filing);
+//	                                        LTRIM to Limits.Undo (< History, so the value an
+//	                                        undo goes back to is still in the history)
+//	P{st}:undone:<token>            STRING  "<undone Filing JSON>\n<new head JSON or empty>", EX 1 day:
+//	                                        the undo a message (token = its msgid) did, so the
+//	                                        same message undoing again takes back nothing more
+//	P{st}:seq                       STRING  counter, INCR by every change of a community's record
+//	P{st}:changed                   ZSET    community scored by the seq of its last change
+//	                                        (filing, review, undo, photo, exemption): Records reads again
+//	                                        only the communities scored above its snapshot's seq
+//	P{st}:log                       STREAM  audit trail, one entry per event; beyond the newest
+//	                                        Limits.Audit, the oldest are moved to an archive
+//	                                        file (ArchiveEvents), never simply trimmed:
+//	                                        action  file | review | undo | request | bind |
+//	                                                exempt | unexempt | away | back
 //	                                        community, item, by, at (RFC 3339, UTC)
 //	                                        raw      the text that was sent (file, review)
-//	                                        filing   Filing JSON (file, review: saved; undo: taken back)
+//	                                        filing   Filing JSON (file: saved; undo: taken back)
+//	                                        review   Review JSON (review)
 //	                                        code     binding request code (request, bind)
 //	                                        binding  Binding JSON (request: asked; bind: approved)
+//	                                        exemption  Exemption JSON (exempt; "" for unexempt)
+//	                                        userid, away  Away JSON (away; "" for back)
+//	P{st}:confirm:<uid>             STRING  Confirmation JSON: what uid was asked to 「确认」 (a
+//	                                        held filing, an undo); expires by the bot's clock
 //	P{st}:bind                      HASH    uid → Binding JSON (approved bindings)
 //	P{st}:bindreq                   HASH    code → {"binding":…,"requested_at":ms,"expires_at":ms}
 //	P{st}:bindreq:user              HASH    uid → code of the user's pending request
 //	P{st}:bindreq:exp               ZSET    code scored by expires_at (unix ms); expired codes
 //	                                        are purged by the next RequestBinding of the street
+//	P{st}:away                      HASH    uid → Away JSON {userid, name, from, until, by, at}:
+//	                                        the person's leave (请假; SetAway/ClearAway, one Lua
+//	                                        step each, logged as away | back); a past leave stays
+//	                                        until replaced. It changes whom nudges @-mention,
+//	                                        not a judgement, so it does not touch seq/changed
 //	P{st}:photos:<c>                LIST    Photo JSON in the order received, oldest first
 //	                                        (storage.Photo; "hash" is the content's sha256);
 //	                                        PhotoList numbers them from 1
-//	Pmsg:<id>                       STRING  "1", SET NX EX ttl (Dedup of WeCom msgids)
+//	Pmsg:<id>                       HASH    the ledger of one WeCom msgid (Dedup), PEXPIRE ttl:
+//	                                        state      processing | done
+//	                                        owner      the attempt holding it (processing)
+//	                                        until      unix ms when the hold lapses (processing)
+//	                                        answer     the answer given (done)
+//	                                        delivered  stream | url: the late path that took
+//	                                                   the answer out first
+//	                                        (a STRING "1" of the older SET NX format reads
+//	                                        as done)
 //
 // The outbox (RedisOutbox, outbox_redis.go). <id> is an OutMsg.ID, "%013d-%08x-%08x" of
 // the unix ms of Created, a per-process counter and random bits, so ids sort in queue
@@ -45,18 +89,25 @@ import "huanjie/campaign"
 //	                                        ids in queue order; Claim hands out a group's
 //	                                        message only after every earlier one of its group
 //	                                        was acknowledged or failed (per-group FIFO)
+//	Pout:due                        ZSET    street → the earliest time its outbox may have a
+//	                                        message due (unix ms): the deliverers' one due-queue
+//	                                        for all streets (storage/due.go); a hint, repaired
+//	                                        by a periodic sweep
 //	P{st}:out:sent                  LIST    OutMsg JSON with Done, newest first, LTRIM 200
 //	P{st}:out:failed                LIST    OutMsg JSON with Done and LastError, newest first,
 //	                                        LTRIM 200
-//	P{st}:out:slot:<chat>           ZSET    one unique member per send scored by its time: the
-//	                                        sliding rate-limit window of TakeSlot; PEXPIRE window
+//	P{st}:out:slot:<bucket>:<per>   ZSET    one unique member per send scored by its time: the
+//	                                        sliding rate-limit window of TakeSlots for a bucket
+//	                                        (<chat> for its webhook, <chat>#bot for the bot's
+//	                                        pushes and replies) and a window of <per> ms;
+//	                                        PEXPIRE per
 //	P{st}:occ:<occ>                 STRING  Occurrence JSON, SET NX PX 120 days: the guard that
 //	                                        queues an occurrence once (EnqueueOnce)
 //	P{st}:occs                      LIST    Occurrence JSON, newest first, LTRIM 500
 //	P{st}:paused                    STRING  {"by":…,"at":…} while the street's reminders are
 //	                                        paused (暂停提醒); deleted by 恢复提醒
 //
-// Enqueue/EnqueueOnce, Claim, Ack/Retry/Fail and TakeSlot are each one Lua script;
+// Enqueue/EnqueueOnce, Claim, Ack/Retry/Fail, Split and TakeSlots are each one Lua script;
 // Ack, Retry and Fail compare-and-set the message JSON they read just before, and retry.
 //
 // Codes are 4 decimal digits, unique among the street's unexpired requests. Expiry is
@@ -80,6 +131,11 @@ func (k keys) hist(st, community string, item campaign.Item) string {
 }
 
 func (k keys) undo(st, community string) string { return k.street(st) + ":undo:" + community }
+func (k keys) text(st, community string) string { return k.street(st) + ":text:" + community }
+func (k keys) seq(st string) string             { return k.street(st) + ":seq" }
+func (k keys) changed(st string) string         { return k.street(st) + ":changed" }
+func (k keys) confirm(st, uid string) string    { return k.street(st) + ":confirm:" + uid }
+func (k keys) undone(st, token string) string   { return k.street(st) + ":undone:" + token }
 func (k keys) log(st string) string             { return k.street(st) + ":log" }
 func (k keys) bind(st string) string            { return k.street(st) + ":bind" }
 func (k keys) bindreq(st string) string         { return k.street(st) + ":bindreq" }
@@ -88,15 +144,18 @@ func (k keys) bindreqExp(st string) string      { return k.street(st) + ":bindre
 func (k keys) msg(id string) string             { return k.prefix + "msg:" + id }
 
 func (k keys) outQ(st string) string      { return k.street(st) + ":out:q" }
+func (k keys) outDue() string             { return k.prefix + "out:due" }
 func (k keys) outMsg(st string) string    { return k.street(st) + ":out:msg" }
 func (k keys) outOrder(st string) string  { return k.street(st) + ":out:order" }
 func (k keys) outSent(st string) string   { return k.street(st) + ":out:sent" }
 func (k keys) outFailed(st string) string { return k.street(st) + ":out:failed" }
-func (k keys) outSlot(st, chatID string) string {
-	return k.street(st) + ":out:slot:" + chatID
+func (k keys) outSlot(st, bucket string, per time.Duration) string {
+	return k.street(st) + ":out:slot:" + bucket + ":" + strconv.FormatInt(per.Milliseconds(), 10)
 }
 func (k keys) occ(st, id string) string { return k.street(st) + ":occ:" + id }
 func (k keys) occs(st string) string    { return k.street(st) + ":occs" }
 func (k keys) paused(st string) string  { return k.street(st) + ":paused" }
+
+func (k keys) away(st string) string { return k.street(st) + ":away" }
 
 func (k keys) photos(st, community string) string { return k.street(st) + ":photos:" + community }

@@ -9,10 +9,18 @@ import (
 	"time"
 )
 
+// redisBackends are the real servers the lease is tested on (redislock needs real TTLs).
+var redisBackends = []backend{{"redis", openReal}, {"cluster", openCluster}}
+
 // TestLeadOneAtATime runs three contenders for one lease: at every moment at most one
 // runs its work, and when the holder stops another takes over.
 func TestLeadOneAtATime(t *testing.T) {
-	r := openReal(t)
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) { testLeadOneAtATime(t, b.open(t)) })
+	}
+}
+
+func testLeadOneAtATime(t *testing.T, r *Redis) {
 	var running, maxRunning, starts, holder atomic.Int32
 	work := func(i int, ctx context.Context) error {
 		holder.Store(int32(i))
@@ -57,7 +65,12 @@ func TestLeadOneAtATime(t *testing.T) {
 }
 
 func TestLeadReturnsWorkError(t *testing.T) {
-	r := openReal(t)
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) { testLeadReturnsWorkError(t, b.open(t)) })
+	}
+}
+
+func testLeadReturnsWorkError(t *testing.T, r *Redis) {
 	boom := errors.New("auth failed")
 	err := r.Lead(context.Background(), "x", time.Second, testLogger(t), func(context.Context) error { return boom })
 	if !errors.Is(err, boom) {

@@ -21,17 +21,27 @@ type Occurrence struct {
 // OutMsg is one message waiting in a street's outbox for a group. It holds the group's
 // chatid, never its webhook key: secrets stay out of Redis.
 type OutMsg struct {
-	ID         string    `json:"id"` // unique, sortable (time first)
-	Street     string    `json:"street"`
-	ChatID     string    `json:"chatid"`
-	Text       string    `json:"text,omitempty"`
-	Markdown   string    `json:"markdown,omitempty"`
-	Mentions   []string  `json:"mentions,omitempty"`
-	Occurrence string    `json:"occurrence,omitempty"` // the occurrence that queued it ("" for 催一下)
-	Created    time.Time `json:"created"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"last_error,omitempty"`
-	Done       time.Time `json:"done,omitzero"` // when sent or given up
+	ID         string   `json:"id"` // unique, sortable (time first)
+	Street     string   `json:"street"`
+	ChatID     string   `json:"chatid"`
+	Text       string   `json:"text,omitempty"`
+	Markdown   string   `json:"markdown,omitempty"`
+	Mentions   []string `json:"mentions,omitempty"`
+	Occurrence string   `json:"occurrence,omitempty"` // the occurrence that queued it ("" for 催一下)
+	// Via is the push path ("webhook" or "bot") a part of a split message keeps; "" lets
+	// the deliverer choose. Part is "i/n" for the i-th of n parts of a split message.
+	Via       string    `json:"via,omitempty"`
+	Part      string    `json:"part,omitempty"`
+	Created   time.Time `json:"created"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	Done      time.Time `json:"done,omitzero"` // when sent or given up
+}
+
+// Window is a rate limit: at most N sends per Per.
+type Window struct {
+	N   int
+	Per time.Duration
 }
 
 // Outbox queues pushes per street so they survive crashes, respect WeCom's rate limit
@@ -64,11 +74,24 @@ type Outbox interface {
 	Sent(ctx context.Context, street string, n int) ([]OutMsg, error)
 	// Pending counts messages still queued.
 	Pending(ctx context.Context, street string) (int, error)
-	// TakeSlot reserves a send for chatID under a sliding window of limit sends per
-	// window (WeCom: 20 a minute per group robot). When the window is full it returns
-	// false and the time a slot frees up.
-	TakeSlot(ctx context.Context, street, chatID string, now time.Time, limit int, window time.Duration) (bool, time.Time, error)
+	// Split replaces the queued message id, in one atomic step, by parts sent in its
+	// place and in order (each one message on its path), due at due. A part that went out
+	// is acknowledged on its own, so it is never sent again when a later part has to wait.
+	// A message no longer queued is left alone (no error).
+	Split(ctx context.Context, street, id string, parts []OutMsg, due time.Time) error
+	// TakeSlots reserves n sends in bucket (a group and its push path) under every
+	// window at once (WeCom: 20 a minute per webhook key; 30 a minute and 1000 an hour per
+	// chat for the bot). When a window has no room it reserves nothing and returns false
+	// and the time room frees up — unless force, which records the sends anyway (a reply
+	// that cannot wait still counts against the chat).
+	TakeSlots(ctx context.Context, street, bucket string, now time.Time, n int, windows []Window, force bool) (bool, time.Time, error)
 	// SetPaused and Paused switch a street's reminders off and on (暂停提醒 / 恢复提醒).
 	SetPaused(ctx context.Context, street string, paused bool, by string, at time.Time) error
 	Paused(ctx context.Context, street string) (bool, error)
+	// DueStreets lists the streets that may have a message due by now: one due-queue for
+	// all streets, kept by the writes above (storage/due.go).
+	DueStreets(ctx context.Context, now time.Time) ([]string, error)
+	// SettleDue sets a street's place in the due-queue from its outbox after a delivery
+	// pass (a paused street is looked at again after recheck).
+	SettleDue(ctx context.Context, street string, paused bool, now time.Time, recheck time.Duration) error
 }

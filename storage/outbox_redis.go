@@ -158,6 +158,9 @@ func (q *RedisOutbox) EnqueueOnce(ctx context.Context, street string, o Occurren
 	if err != nil {
 		return false, wrap(err)
 	}
+	if n == 1 && len(msgs) > 0 {
+		_ = q.hinted(ctx, street, earliest(msgs, o.Done), nil)
+	}
 	return n == 1, nil
 }
 
@@ -216,7 +219,18 @@ func (q *RedisOutbox) Enqueue(ctx context.Context, street string, msgs []OutMsg)
 	if err := enqueueScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street)}, args...).Err(); err != nil {
 		return wrap(err)
 	}
-	return nil
+	return q.hinted(ctx, street, earliest(msgs, q.r.now()), nil)
+}
+
+// earliest is when the first of msgs is due: its Created (or, without one, dflt).
+func earliest(msgs []OutMsg, dflt time.Time) time.Time {
+	at := dflt
+	for _, m := range msgs {
+		if !m.Created.IsZero() && m.Created.Before(at) {
+			at = m.Created
+		}
+	}
+	return at
 }
 
 // KEYS q, msg, order
@@ -308,16 +322,22 @@ func (q *RedisOutbox) Claim(ctx context.Context, street string, now time.Time, n
 	return out, nil
 }
 
-// KEYS q, msg, order, list
-// ARGV id, expected JSON, final JSON, order member, list cap
-// Returns -1 if the message is no longer queued, 0 if its JSON changed meanwhile, else 1.
-var finishScript = redis.NewScript(`
+// takeOutLua removes message ARGV[1] from the queue (KEYS q, msg, order; ARGV[4] its
+// order member) if its JSON is still ARGV[2]: it returns -1 from the script if the
+// message is no longer queued, 0 if its JSON changed meanwhile.
+const takeOutLua = `
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur then return -1 end
 if cur ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[4])
+`
+
+// KEYS q, msg, order, list
+// ARGV id, expected JSON, final JSON, order member, list cap
+// Returns -1 if the message is no longer queued, 0 if its JSON changed meanwhile, else 1.
+var finishScript = redis.NewScript(takeOutLua + `
 redis.call('LPUSH', KEYS[4], ARGV[3])
 redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
 return 1
@@ -404,7 +424,7 @@ func (q *RedisOutbox) Retry(ctx context.Context, street, id string, at time.Time
 	if err != nil {
 		return fmt.Errorf("storage: retry %s/%s: %w", street, id, err)
 	}
-	return nil
+	return q.hinted(ctx, street, at, nil)
 }
 
 // Fail implements Outbox: the message, with Done = at and LastError = errText (when not
@@ -465,36 +485,63 @@ func (q *RedisOutbox) Pending(ctx context.Context, street string) (int, error) {
 	return int(n), nil
 }
 
-// KEYS slot
-// ARGV now ms, window ms, limit, member
-// Returns {1, 0} when a send was recorded, else {0, the ms when the oldest send leaves the window}.
-var takeSlotScript = redis.NewScript(`
-local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {1, 0}
+// KEYS one slot key per window
+// ARGV now ms, n, force (1|0), member prefix, then per window: per ms, limit
+// Returns {1, 0} when the n sends were recorded, else {0, the ms when every window has
+// room for them}.
+var takeSlotsScript = redis.NewScript(`
+local now, n, force = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
+local free = 0
+for i = 1, #KEYS do
+  local per, lim = tonumber(ARGV[3 + 2*i]), tonumber(ARGV[4 + 2*i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
+  local c = redis.call('ZCARD', KEYS[i])
+  if c + n > lim then
+    local e = redis.call('ZRANGE', KEYS[i], c + n - lim - 1, c + n - lim - 1, 'WITHSCORES')
+    local at = tonumber(e[2]) + per
+    if at > free then free = at end
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window}
+if free > 0 and not force then
+  return {0, free}
+end
+for i = 1, #KEYS do
+  for j = 1, n do
+    redis.call('ZADD', KEYS[i], now, ARGV[4] .. ':' .. j)
+  end
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 + 2*i]))
+end
+return {1, 0}
 `)
 
-// TakeSlot implements Outbox. A send at time t counts while now < t+window, so when the
-// window is full the returned time is the oldest send plus window.
-func (q *RedisOutbox) TakeSlot(ctx context.Context, street, chatID string, now time.Time, limit int, window time.Duration) (bool, time.Time, error) {
-	wrap := func(err error) error { return fmt.Errorf("storage: take slot %s/%s: %w", street, chatID, err) }
-	if err := errors.Join(checkName("street", street), checkName("chatid", chatID)); err != nil {
+// TakeSlots implements Outbox. A send at time t counts while now < t+per, so when a
+// window is full the returned time is when enough of its sends have left it.
+func (q *RedisOutbox) TakeSlots(ctx context.Context, street, bucket string, now time.Time, n int, windows []Window, force bool) (bool, time.Time, error) {
+	wrap := func(err error) error { return fmt.Errorf("storage: take %d slots %s/%s: %w", n, street, bucket, err) }
+	if err := errors.Join(checkName("street", street), checkName("bucket", bucket)); err != nil {
 		return false, time.Time{}, wrap(err)
 	}
-	if limit <= 0 || window < time.Millisecond {
-		return false, time.Time{}, wrap(fmt.Errorf("limit %d per %v is not positive", limit, window))
+	if n <= 0 || len(windows) == 0 {
+		return false, time.Time{}, wrap(fmt.Errorf("n %d and %d windows: want both positive", n, len(windows)))
 	}
+	keys := make([]string, len(windows))
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	member := fmt.Sprintf("%013d-%s", now.UnixMilli(), hex.EncodeToString(b[:]))
-	res, err := takeSlotScript.Run(ctx, q.r.c, []string{q.r.k.outSlot(street, chatID)},
-		now.UnixMilli(), window.Milliseconds(), limit, member).Int64Slice()
+	args := []any{now.UnixMilli(), n, 0, fmt.Sprintf("%013d-%s", now.UnixMilli(), hex.EncodeToString(b[:]))}
+	if force {
+		args[2] = 1
+	}
+	for i, w := range windows {
+		if w.N <= 0 || w.Per < time.Millisecond {
+			return false, time.Time{}, wrap(fmt.Errorf("limit %d per %v is not positive", w.N, w.Per))
+		}
+		if n > w.N && !force {
+			return false, time.Time{}, wrap(fmt.Errorf("%d sends can never fit a window of %d", n, w.N))
+		}
+		keys[i] = q.r.k.outSlot(street, bucket, w.Per)
+		args = append(args, w.Per.Milliseconds(), w.N)
+	}
+	res, err := takeSlotsScript.Run(ctx, q.r.c, keys, args...).Int64Slice()
 	if err != nil {
 		return false, time.Time{}, wrap(err)
 	}
@@ -505,6 +552,51 @@ func (q *RedisOutbox) TakeSlot(ctx context.Context, street, chatID string, now t
 		return true, time.Time{}, nil
 	}
 	return false, time.UnixMilli(res[1]), nil
+}
+
+// KEYS q, msg, order
+// ARGV id, expected JSON, due ms, its order member, then per part: id, JSON, order member
+// Returns -1 if the message is no longer queued, 0 if its JSON changed meanwhile, else 1.
+var splitScript = redis.NewScript(takeOutLua + `
+for i = 5, #ARGV, 3 do
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
+  redis.call('ZADD', KEYS[3], 0, ARGV[i+2])
+end
+return 1
+`)
+
+// Split implements Outbox. Part i (from 1) gets the id "<id>/<i, 4 digits>", which sorts
+// right after id and before the group's next message, the message's street, chat,
+// occurrence and Created, and Part "i/n"; its Via, text, markdown and mentions are the
+// part's own.
+func (q *RedisOutbox) Split(ctx context.Context, street, id string, parts []OutMsg, due time.Time) error {
+	if len(parts) == 0 || len(parts) > 9999 {
+		return fmt.Errorf("storage: split %s/%s: %d parts", street, id, len(parts))
+	}
+	k := q.r.k
+	err := q.update(ctx, street, id, func(*OutMsg) {}, func(cur, _ []byte, m OutMsg) (int, error) {
+		args := []any{id, cur, due.UnixMilli(), orderMember(m)}
+		for i, p := range parts {
+			p.ID = fmt.Sprintf("%s/%04d", id, i+1)
+			p.Street, p.ChatID, p.Occurrence, p.Created = m.Street, m.ChatID, m.Occurrence, m.Created
+			p.Part = fmt.Sprintf("%d/%d", i+1, len(parts))
+			p.Attempts, p.LastError, p.Done = 0, "", time.Time{}
+			if strings.TrimSpace(p.Text) == "" && strings.TrimSpace(p.Markdown) == "" {
+				return 0, fmt.Errorf("part %d has no text and no markdown", i+1)
+			}
+			js, err := json.Marshal(p)
+			if err != nil {
+				return 0, err
+			}
+			args = append(args, p.ID, js, orderMember(p))
+		}
+		return splitScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street)}, args...).Int()
+	})
+	if err != nil {
+		return fmt.Errorf("storage: split %s/%s: %w", street, id, err)
+	}
+	return q.hinted(ctx, street, due, nil)
 }
 
 // pauseState is the value of P{st}:paused.
@@ -524,7 +616,7 @@ func (q *RedisOutbox) SetPaused(ctx context.Context, street string, paused bool,
 		if err := q.r.c.Del(ctx, key).Err(); err != nil {
 			return wrap(err)
 		}
-		return nil
+		return q.hinted(ctx, street, at, nil) // what waited while paused goes out now
 	}
 	js, err := json.Marshal(pauseState{By: by, At: at})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,8 @@ var outboxSuite = []struct {
 	{"AckAndSent", testAckAndSent},
 	{"RetryBacksOff", testRetryBacksOff},
 	{"FailAndFailures", testFailAndFailures},
-	{"TakeSlot", testTakeSlot},
+	{"TakeSlots", testTakeSlots},
+	{"Split", testSplit},
 	{"Paused", testPaused},
 	{"Pending", testPending},
 }
@@ -409,11 +411,12 @@ func testFailAndFailures(t *testing.T, r *Redis) {
 	wantTexts(t, "claim after Fail", mustClaim(t, q, at, 10), "a2")
 }
 
-func testTakeSlot(t *testing.T, r *Redis) {
+func testTakeSlots(t *testing.T, r *Redis) {
 	ctx, q := ctxT(t), r.Outbox()
-	take := func(chat string, at time.Time) (bool, time.Time) {
+	minute := []Window{{20, time.Minute}}
+	take := func(bucket string, at time.Time) (bool, time.Time) {
 		t.Helper()
-		ok, free, err := q.TakeSlot(ctx, street, chat, at, 20, time.Minute)
+		ok, free, err := q.TakeSlots(ctx, street, bucket, at, 1, minute, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,6 +434,9 @@ func testTakeSlot(t *testing.T, r *Redis) {
 	if ok, _ := take("chat-b", t0.Add(30*time.Second)); !ok {
 		t.Error("another group's first send refused")
 	}
+	if ok, _ := take("chat-a#bot", t0.Add(30*time.Second)); !ok {
+		t.Error("the bot's path of the same group shares the webhook's window")
+	}
 	if ok, _ := take("chat-a", t0.Add(time.Minute-time.Millisecond)); ok {
 		t.Error("send 1 ms before the slot frees allowed")
 	}
@@ -447,8 +453,118 @@ func testTakeSlot(t *testing.T, r *Redis) {
 			t.Fatalf("send %d of the next window refused", i+1)
 		}
 	}
-	if _, _, err := q.TakeSlot(ctx, street, "chat-a", t0, 0, time.Minute); err == nil {
-		t.Error("TakeSlot with limit 0 succeeded")
+
+	// Two windows at once (the bot's 30 a minute and 1000 an hour, scaled down to 3 and
+	// 5): a send needs room in both, and a refused one takes room in neither.
+	two := []Window{{3, time.Minute}, {5, time.Hour}}
+	at := t0.Add(10 * time.Minute)
+	takeN := func(n int, at time.Time, force bool) (bool, time.Time) {
+		t.Helper()
+		ok, free, err := q.TakeSlots(ctx, street, "chat-c#bot", at, n, two, force)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, free
+	}
+	if ok, _ := takeN(3, at, false); !ok {
+		t.Fatal("3 sends in an empty minute refused")
+	}
+	if ok, free := takeN(1, at.Add(time.Second), false); ok || !free.Equal(at.Add(time.Minute)) {
+		t.Fatalf("4th send in the minute = %v, %v", ok, free)
+	}
+	if ok, _ := takeN(2, at.Add(time.Minute), false); !ok {
+		t.Fatal("2 sends in the next minute refused (hour: 5 of 5)")
+	}
+	// The hour is full: the minute has room, but nothing is taken from it either.
+	if ok, free := takeN(1, at.Add(2*time.Minute), false); ok || !free.Equal(at.Add(time.Hour)) {
+		t.Fatalf("6th send in the hour = %v, %v; want refused until %v", ok, free, at.Add(time.Hour))
+	}
+	// A reply cannot wait: forced, it is counted although the hour is full.
+	if ok, _ := takeN(1, at.Add(2*time.Minute), true); !ok {
+		t.Fatal("a forced send was refused")
+	}
+	// An hour on, the first 3 left the hour; 2 + the forced one remain, so 3 more do not fit.
+	if ok, free := takeN(3, at.Add(time.Hour), false); ok || !free.Equal(at.Add(time.Hour+time.Minute)) {
+		t.Fatalf("3 sends after the first left the hour = %v, %v; the forced one still counts", ok, free)
+	}
+	if ok, _ := takeN(2, at.Add(time.Hour), false); !ok {
+		t.Fatal("2 sends after the first left the hour refused")
+	}
+
+	for _, bad := range []func() error{
+		func() error {
+			_, _, err := q.TakeSlots(ctx, street, "chat-a", t0, 1, []Window{{0, time.Minute}}, false)
+			return err
+		},
+		func() error { _, _, err := q.TakeSlots(ctx, street, "chat-a", t0, 0, minute, false); return err },
+		func() error { _, _, err := q.TakeSlots(ctx, street, "chat-a", t0, 21, minute, false); return err },
+		func() error { _, _, err := q.TakeSlots(ctx, street, "", t0, 1, minute, false); return err },
+	} {
+		if bad() == nil {
+			t.Error("invalid TakeSlots accepted")
+		}
+	}
+}
+
+// testSplit replaces a queued message by its parts: they are handed out in order, before
+// the group's next message, and each is acknowledged on its own.
+func testSplit(t *testing.T, r *Redis) {
+	ctx, q := ctxT(t), r.Outbox()
+	msgs := []OutMsg{
+		{ChatID: "chat-s", Text: "长消息", Occurrence: "late:x", Created: t0},
+		{ChatID: "chat-s", Text: "下一条", Created: t0},
+	}
+	if err := q.Enqueue(ctx, street, msgs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.Claim(ctx, street, t0, 1, time.Minute)
+	if err != nil || len(got) != 1 || got[0].Text != "长消息" {
+		t.Fatalf("claim %+v %v", got, err)
+	}
+	long := got[0]
+	var parts []OutMsg
+	for i := range 12 {
+		parts = append(parts, OutMsg{Markdown: fmt.Sprintf("第 %d 段", i+1), Via: "bot"})
+	}
+	if err := q.Split(ctx, street, long.ID, parts, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := q.Pending(ctx, street); n != 13 {
+		t.Fatalf("pending %d, want 12 parts and the next message", n)
+	}
+	got, err = q.Claim(ctx, street, t0, 20, time.Minute)
+	if err != nil || len(got) != 13 {
+		t.Fatalf("claim after split: %d, %v", len(got), err)
+	}
+	for i, m := range got[:12] {
+		if m.Markdown != fmt.Sprintf("第 %d 段", i+1) || m.Part != fmt.Sprintf("%d/12", i+1) || m.Via != "bot" ||
+			m.Occurrence != "late:x" || m.ChatID != "chat-s" || !strings.HasPrefix(m.ID, long.ID+"/") {
+			t.Fatalf("part %d = %+v", i+1, m)
+		}
+	}
+	if got[12].Text != "下一条" {
+		t.Fatalf("the next message came before the parts: %+v", got[12])
+	}
+	for _, m := range got[:5] {
+		if err := q.Ack(ctx, street, m.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range got[5:] {
+		if err := q.Retry(ctx, street, m.ID, t0.Add(time.Minute), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = q.Claim(ctx, street, t0.Add(time.Minute), 20, time.Minute)
+	if len(got) != 8 || got[0].Part != "6/12" {
+		t.Fatalf("after 5 parts went out the rest resume at part 6: %d, first %+v", len(got), got[0])
+	}
+	// Splitting a message that is gone, or changed since it was read, does nothing.
+	if err := q.Split(ctx, street, long.ID, parts, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := q.Pending(ctx, street); n != 8 {
+		t.Fatalf("pending %d after splitting a gone message", n)
 	}
 }
 

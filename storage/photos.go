@@ -36,6 +36,8 @@ type Photos interface {
 	PhotoList(ctx context.Context, street, community string) ([]Photo, error)
 	// DeletePhoto removes the n-th photo (1-based, as PhotoList numbers them) and returns it.
 	DeletePhoto(ctx context.Context, street, community string, n int) (Photo, error)
+	// DeletePhotoHash removes the photo with the content hash and returns it.
+	DeletePhotoHash(ctx context.Context, street, community, hash string) (Photo, error)
 	// PhotoCounts returns how many photos each of the communities has, in one round trip.
 	PhotoCounts(ctx context.Context, street string, communities []string) (map[string]int, error)
 }

@@ -11,10 +11,10 @@ import (
 
 var _ Photos = (*Redis)(nil)
 
-// KEYS photos
-// ARGV hash, photo JSON, max
+// KEYS photos, seq, changed
+// ARGV hash, photo JSON, max, community
 // Returns -1 if a photo with the hash is held, -2 if max photos are held, else the new count.
-var addPhotoScript = redis.NewScript(`
+var addPhotoScript = redis.NewScript(changedLua + `
 local held = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, v in ipairs(held) do
   local ok, p = pcall(cjson.decode, v)
@@ -25,21 +25,56 @@ end
 if #held >= tonumber(ARGV[3]) then
   return -2
 end
-return redis.call('RPUSH', KEYS[1], ARGV[2])
+local n = redis.call('RPUSH', KEYS[1], ARGV[2])
+changed(KEYS[2], KEYS[3], ARGV[4])
+return n
 `)
 
-// KEYS photos
-// ARGV index (0-based)
+// KEYS photos, seq, changed
+// ARGV index (0-based), community
 // Returns the removed photo JSON, or false if there is no such element.
-var deletePhotoScript = redis.NewScript(`
+var deletePhotoScript = redis.NewScript(changedLua + `
 local v = redis.call('LINDEX', KEYS[1], ARGV[1])
 if not v then
   return false
 end
 redis.call('LSET', KEYS[1], ARGV[1], '` + deletedPhoto + `')
 redis.call('LREM', KEYS[1], 1, '` + deletedPhoto + `')
+changed(KEYS[2], KEYS[3], ARGV[2])
 return v
 `)
+
+// KEYS photos, seq, changed
+// ARGV hash, community
+// Returns the removed photo JSON, or false if no photo has the hash.
+var deleteHashScript = redis.NewScript(changedLua + `
+for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local ok, p = pcall(cjson.decode, v)
+  if ok and type(p) == 'table' and p.hash == ARGV[1] then
+    redis.call('LREM', KEYS[1], 1, v)
+    changed(KEYS[2], KEYS[3], ARGV[2])
+    return v
+  end
+end
+return false
+`)
+
+// DeletePhotoHash removes the photo with the content hash (ErrNoSuchPhoto if none), in one
+// Lua step: unlike a position, a hash cannot come to mean another photo in between.
+func (r *Redis) DeletePhotoHash(ctx context.Context, street, community, hash string) (Photo, error) {
+	js, err := deleteHashScript.Run(ctx, r.c, []string{r.k.photos(street, community), r.k.seq(street), r.k.changed(street)}, hash, community).Text()
+	if errors.Is(err, redis.Nil) {
+		return Photo{}, ErrNoSuchPhoto
+	}
+	if err != nil {
+		return Photo{}, fmt.Errorf("storage: delete photo %s of %s/%s: %w", hash, street, community, err)
+	}
+	var p Photo
+	if err := json.Unmarshal([]byte(js), &p); err != nil {
+		return Photo{}, fmt.Errorf("storage: delete photo of %s/%s: decode: %w", street, community, err)
+	}
+	return p, nil
+}
 
 // deletedPhoto marks the element DeletePhoto is removing; no Photo JSON looks like it.
 const deletedPhoto = "__deleted__"
@@ -61,7 +96,7 @@ func (r *Redis) AddPhoto(ctx context.Context, street, community string, p Photo,
 	if err != nil {
 		return 0, wrap(err)
 	}
-	n, err := addPhotoScript.Run(ctx, r.c, []string{r.k.photos(street, community)}, p.Hash, js, max).Int()
+	n, err := addPhotoScript.Run(ctx, r.c, []string{r.k.photos(street, community), r.k.seq(street), r.k.changed(street)}, p.Hash, js, max, community).Int()
 	switch {
 	case err != nil:
 		return 0, wrap(err)
@@ -96,7 +131,7 @@ func (r *Redis) DeletePhoto(ctx context.Context, street, community string, n int
 	if n < 1 {
 		return Photo{}, ErrNoSuchPhoto
 	}
-	js, err := deletePhotoScript.Run(ctx, r.c, []string{r.k.photos(street, community)}, n-1).Text()
+	js, err := deletePhotoScript.Run(ctx, r.c, []string{r.k.photos(street, community), r.k.seq(street), r.k.changed(street)}, n-1, community).Text()
 	if errors.Is(err, redis.Nil) {
 		return Photo{}, ErrNoSuchPhoto
 	}

@@ -16,42 +16,50 @@ var ErrNothingToUndo = errors.New("storage: nothing to undo")
 // ErrNoSuchRequest is returned when a binding request code is unknown or expired.
 var ErrNoSuchRequest = errors.New("storage: no such binding request")
 
-// Filings stores what communities file, with full history.
-type Filings interface {
-	// Save stores f as the community's current value of f.Item and appends it to the
-	// history, in one atomic step. undoable filings can later be taken back by Undo
-	// (secretaries' filings); reviews are saved with undoable=false.
-	Save(ctx context.Context, f campaign.Filing, undoable bool) error
-	// Undo takes back the community's most recent undoable filing: the item reverts to
-	// its previous value (or to nothing). It returns the filing taken back and the one
-	// now current (nil if none). The undo itself is recorded in the history.
-	Undo(ctx context.Context, street, community, by string, at time.Time) (undone campaign.Filing, current *campaign.Filing, err error)
-	// Current returns the current filing of each item of one community.
-	Current(ctx context.Context, street, community string) (map[campaign.Item]campaign.Filing, error)
-	// CurrentAll returns Current for many communities in one round trip.
-	CurrentAll(ctx context.Context, street string, communities []string) (map[string]map[campaign.Item]campaign.Filing, error)
-	// History returns up to n past filings of one item, newest first (current included).
-	History(ctx context.Context, street, community string, item campaign.Item, n int) ([]campaign.Filing, error)
-}
-
 // Bindings stores who is who, beyond the people named in the config file.
 type Bindings interface {
 	// Binding returns the stored binding of userid in street, or nil.
 	Binding(ctx context.Context, street, userid string) (*campaign.Binding, error)
+	// BindingAny returns userid's binding in the first of streets that has one, or nil,
+	// in one round trip.
+	BindingAny(ctx context.Context, streets []string, userid string) (*campaign.Binding, error)
 	// Bound lists every stored binding of a street (for @-mentioning a community's secretaries).
 	Bound(ctx context.Context, street string) ([]campaign.Binding, error)
 	// RequestBinding stores a pending request and returns the short code the office types.
-	// A second request by the same user replaces the first.
-	RequestBinding(ctx context.Context, b campaign.Binding, ttl time.Duration) (code string, err error)
+	// A second request by the same user replaces the first, whose code is returned as
+	// replaced ("" when there was none).
+	RequestBinding(ctx context.Context, b campaign.Binding, ttl time.Duration) (code, replaced string, err error)
 	// PendingBindings lists the open requests of a street, oldest first.
 	PendingBindings(ctx context.Context, street string) ([]campaign.BindingRequest, error)
 	// ApproveBinding turns a pending request into a binding, atomically; ErrNoSuchRequest if gone.
 	ApproveBinding(ctx context.Context, street, code, approvedBy string, at time.Time) (campaign.Binding, error)
 }
 
-// Dedup remembers which WeCom msgids were already handled.
+// Dedup is the ledger of WeCom messages: which are being processed, by which attempt and
+// until when, and which are done with what answer, whichever process asks. It tells "being
+// processed" from "done", so that a retry of an attempt that failed (released, or whose
+// hold lapsed) is processed again while a retry of a running or finished one is not.
+// Every method is one atomic step that may be sent twice (a client retry after a timeout)
+// without changing its outcome.
 type Dedup interface {
-	// Claim returns true the first time id is claimed within ttl, false afterwards,
-	// whichever process asks.
-	Claim(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// BeginMsg makes msgid id the owner's for lease, unless another attempt holds it and
+	// its hold has not lapsed, or it is done. mine reports whether the owner now holds it
+	// (also when a retried call finds the owner's own hold); rec is the record after the
+	// call. The record lives ttl.
+	BeginMsg(ctx context.Context, id, owner string, lease, ttl time.Duration) (rec MsgRecord, mine bool, err error)
+	// FinishMsg records id as done with its answer, whoever holds it; kept ttl.
+	FinishMsg(ctx context.Context, id, answer string, ttl time.Duration) error
+	// FinishFirstMsg records id as done with answer unless it is done already, whoever
+	// holds it, and returns the answer that stands: answer (recorded), or the one
+	// recorded first.
+	FinishFirstMsg(ctx context.Context, id, answer string, ttl time.Duration) (stands string, recorded bool, err error)
+	// ReleaseMsg forgets id if owner still holds it and it is not done: the attempt failed
+	// and WeCom's retry must be processed.
+	ReleaseMsg(ctx context.Context, id, owner string) error
+	// Msg returns the record of id; ok is false when there is none.
+	Msg(ctx context.Context, id string) (rec MsgRecord, ok bool, err error)
+	// MarkMsgDelivered records that id's late answer went out via the given path unless
+	// another path did first, and returns the path recorded first ("" when id is not in
+	// the ledger).
+	MarkMsgDelivered(ctx context.Context, id, via string) (first string, err error)
 }

@@ -35,7 +35,7 @@ var suite = []struct {
 }{
 	{"SaveUndoHistory", testSaveUndoHistory},
 	{"ReviewsAreNotUndone", testReviewsAreNotUndone},
-	{"CurrentAll", testCurrentAll},
+	{"Records", testRecords},
 	{"Events", testEvents},
 	{"ConcurrentSaveAndUndo", testConcurrentSaveAndUndo},
 	{"InvalidInput", testInvalidInput},
@@ -44,6 +44,9 @@ var suite = []struct {
 	{"BindingReplace", testBindingReplace},
 	{"BindingExpiry", testBindingExpiry},
 	{"BindingCodesUnique", testBindingCodesUnique},
+	{"BindingAny", testBindingAny},
+	{"RecordsOf", testRecordsOf},
+	{"OnceByMessage", testOnceByMessage},
 }
 
 const street = "城关街道"
@@ -69,33 +72,37 @@ func testSaveUndoHistory(t *testing.T, r *Redis) {
 	for i, s := range steps {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		if s.save != "" {
-			if err := r.Save(ctx, filing(comm, campaign.ItemMembers, s.save, at), true); err != nil {
+			if err := r.Save(ctx, filing(comm, campaign.ItemMembers, s.save, at)); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
 		} else {
-			undone, cur, err := r.Undo(ctx, street, comm, "sec-大辛", at)
+			undone, cur, err := r.Undo(ctx, street, comm, "sec-大辛", "", at)
 			if !errors.Is(err, s.wantErr) {
 				t.Fatalf("%s: Undo error = %v, want %v", s.name, err, s.wantErr)
 			}
 			if err == nil {
-				if got := undone.Fields["total"]; got != s.wantUndone {
+				if got := total(undone); got != s.wantUndone {
 					t.Errorf("%s: undone %q, want %q", s.name, got, s.wantUndone)
 				}
 				gotCur := ""
 				if cur != nil {
-					gotCur = cur.Fields["total"]
+					gotCur = total(*cur)
 				}
 				if gotCur != s.wantCur {
 					t.Errorf("%s: Undo says current is %q, want %q", s.name, gotCur, s.wantCur)
 				}
 			}
 		}
-		curAll, err := r.Current(ctx, street, comm)
+		rec, err := r.Record(ctx, street, comm)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, ok := curAll[campaign.ItemMembers]
-		if got := f.Fields["total"]; got != s.wantCur || ok != (s.wantCur != "") {
+		f, ok := rec.Filing(campaign.ItemMembers)
+		got := ""
+		if ok {
+			got = total(f)
+		}
+		if got != s.wantCur || ok != (s.wantCur != "") {
 			t.Errorf("%s: Current members = %q (present %v), want %q", s.name, got, ok, s.wantCur)
 		}
 		hist, err := r.History(ctx, street, comm, campaign.ItemMembers, 10)
@@ -129,87 +136,110 @@ func testReviewsAreNotUndone(t *testing.T, r *Redis) {
 			t.Fatal(err)
 		}
 	}
-	must(r.Save(ctx, filing(comm, campaign.ItemCandidates, "7", t0), true))
-	must(r.Save(ctx, filing(comm, campaign.ReviewCandidates, "ok", t0.Add(time.Minute)), false))
-	// The office also corrects members over a secretary's filing, as a non-undoable save.
-	must(r.Save(ctx, filing(comm, campaign.ItemMembers, "100", t0.Add(2*time.Minute)), true))
-	must(r.Save(ctx, filing(comm, campaign.ItemMembers, "101", t0.Add(3*time.Minute)), false))
+	list := filing(comm, campaign.ItemCandidates, "7", t0)
+	must(r.Save(ctx, list))
+	must(r.SaveReview(ctx, street, comm, approval(list, t0.Add(time.Minute)), "初审通过 小河"))
+	must(r.Save(ctx, filing(comm, campaign.ItemMembers, "100", t0.Add(2*time.Minute))))
 
-	// Undo takes back the secretary's members filing, not the office's correction on top.
-	undone, cur, err := r.Undo(ctx, street, comm, "sec", t0.Add(4*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if undone.Item != campaign.ItemMembers || undone.Fields["total"] != "100" {
-		t.Errorf("undone %s %s, want members 100", undone.Item, undone.Fields["total"])
-	}
-	if cur == nil || cur.Fields["total"] != "101" {
-		t.Errorf("current after undo = %+v, want the office's 101", cur)
-	}
-	hist, err := r.History(ctx, street, comm, campaign.ItemMembers, 0)
+	last, err := r.LastUndoable(ctx, street, comm)
 	must(err)
-	if got := totals(hist); !slices.Equal(got, []string{"101"}) {
-		t.Errorf("members history %v, want [101]", got)
+	if last.Item != campaign.ItemMembers {
+		t.Errorf("LastUndoable = %s, want members", last.Item)
 	}
-
-	// Next undo takes back the candidates filing; the review stays.
-	undone, cur, err = r.Undo(ctx, street, comm, "sec", t0.Add(5*time.Minute))
+	undone, cur, err := r.Undo(ctx, street, comm, "sec", "", t0.Add(4*time.Minute))
+	must(err)
+	if undone.Item != campaign.ItemMembers || total(undone) != "100" || cur != nil {
+		t.Errorf("undone %s %s (current %v), want members 100 and nothing current", undone.Item, total(undone), cur)
+	}
+	// Next undo takes back the candidates filing; the review stays, tied to that version.
+	undone, cur, err = r.Undo(ctx, street, comm, "sec", "", t0.Add(5*time.Minute))
 	must(err)
 	if undone.Item != campaign.ItemCandidates || cur != nil {
 		t.Errorf("second undo took back %s (current %v), want candidates and nothing current", undone.Item, cur)
 	}
-	if _, _, err := r.Undo(ctx, street, comm, "sec", t0); !errors.Is(err, ErrNothingToUndo) {
+	if _, _, err := r.Undo(ctx, street, comm, "sec", "", t0); !errors.Is(err, ErrNothingToUndo) {
 		t.Errorf("third undo: %v, want ErrNothingToUndo", err)
 	}
-	now, err := r.Current(ctx, street, comm)
+	rec, err := r.Record(ctx, street, comm)
 	must(err)
-	if got := now[campaign.ReviewCandidates].Fields["total"]; got != "ok" {
-		t.Errorf("review after undos = %q, want ok", got)
+	if len(rec.Reviews) != 1 || rec.Reviews[0].Of != list.Stamp() || rec.Reviews[0].Status != campaign.ReviewApproved {
+		t.Errorf("reviews after undos = %+v, want the approval of the list", rec.Reviews)
 	}
-	if _, ok := now[campaign.ItemCandidates]; ok {
+	if _, ok := rec.Filings[campaign.ItemCandidates]; ok {
 		t.Errorf("candidates still current after undo")
+	}
+	// Filed again, the same roster is a new version: the old approval does not cover it.
+	again := filing(comm, campaign.ItemCandidates, "7", t0.Add(6*time.Minute))
+	must(r.Save(ctx, again))
+	rec, err = r.Record(ctx, street, comm)
+	must(err)
+	if status, _ := rec.ReviewOf(campaign.ItemCandidates); status != campaign.ReviewPending {
+		t.Errorf("re-filed list is %q, want pending", status)
 	}
 }
 
-func testCurrentAll(t *testing.T, r *Redis) {
+// testRecords: Records returns what Record returns for every community, and a second
+// process (another store on the same keys) sees a change made by the first at once.
+func testRecords(t *testing.T, r *Redis) {
 	ctx := ctxT(t)
+	other := NewRedis(r.c, r.k.prefix) // another replica on the same Redis
 	comms := []string{"东村", "西村", "南村"}
 	for i, c := range comms {
 		for j := 0; j <= i; j++ { // community i files i+1 items
 			item := []campaign.Item{campaign.ItemLeadingGroup, campaign.ItemMembers, campaign.ItemTraining}[j]
-			if err := r.Save(ctx, filing(c, item, fmt.Sprint(10*i+j), t0), true); err != nil {
+			if err := r.Save(ctx, filing(c, item, fmt.Sprint(10*i+j), t0)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	all, err := r.CurrentAll(ctx, street, append(comms, "北村"))
+	all, err := other.Records(ctx, street)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 4 {
-		t.Fatalf("CurrentAll returned %d communities, want 4", len(all))
+	if len(all) != 3 {
+		t.Fatalf("Records returned %d communities, want 3", len(all))
 	}
 	for i, c := range comms {
-		if len(all[c]) != i+1 {
-			t.Errorf("%s: %d items current, want %d", c, len(all[c]), i+1)
+		if len(all[c].Filings) != i+1 {
+			t.Errorf("%s: %d items current, want %d", c, len(all[c].Filings), i+1)
 		}
-		one, err := r.Current(ctx, street, c)
+		one, err := r.Record(ctx, street, c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if mustJSON(t, one) != mustJSON(t, all[c]) {
-			t.Errorf("%s: CurrentAll %v differs from Current %v", c, all[c], one)
+			t.Errorf("%s: Records %v differs from Record %v", c, all[c], one)
 		}
 	}
-	if got := all["西村"][campaign.ItemMembers].Fields["total"]; got != "11" {
+	if got := total(*all["西村"].Filings[campaign.ItemMembers]); got != "11" {
 		t.Errorf("西村 members = %q, want 11", got)
 	}
-	if m, ok := all["北村"]; !ok || len(m) != 0 {
-		t.Errorf("北村 (no filings) = %v, present %v; want an empty map", m, ok)
+	// The first replica files, undoes and receives a photo; the other sees each at once.
+	if err := r.Save(ctx, filing("北村", campaign.ItemMembers, "40", t0)); err != nil {
+		t.Fatal(err)
 	}
-	empty, err := r.CurrentAll(ctx, street, nil)
-	if err != nil || len(empty) != 0 {
-		t.Errorf("CurrentAll(nil) = %v, %v", empty, err)
+	if _, _, err := r.Undo(ctx, street, "西村", "sec", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddPhoto(ctx, street, "东村", Photo{Hash: "h1", Name: "a.jpg"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	all2, err := other.Records(ctx, street)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := total(*all2["北村"].Filings[campaign.ItemMembers]); got != "40" {
+		t.Errorf("北村 after a filing by the other replica = %q, want 40", got)
+	}
+	if _, ok := all2["西村"].Filings[campaign.ItemMembers]; ok {
+		t.Errorf("西村 members still current after the other replica's undo")
+	}
+	if all2["东村"].Photos != 1 {
+		t.Errorf("东村 photos = %d, want 1", all2["东村"].Photos)
+	}
+	// The earlier result is a snapshot: it did not change under its reader.
+	if _, ok := all["北村"]; ok {
+		t.Errorf("an earlier Records result changed after a later read")
 	}
 }
 
@@ -217,16 +247,16 @@ func testEvents(t *testing.T, r *Redis) {
 	ctx := ctxT(t)
 	clk := useFakeClock(r)
 	const comm = "大辛"
-	if err := r.Save(ctx, filing(comm, campaign.ItemMembers, "1", t0), true); err != nil {
+	if err := r.Save(ctx, filing(comm, campaign.ItemMembers, "1", t0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Save(ctx, filing(comm, campaign.ReviewElection, "批复", t0.Add(time.Minute)), false); err != nil {
+	if err := r.SaveReview(ctx, street, comm, approval(filing(comm, campaign.ItemMembers, "1", t0), t0.Add(time.Minute)), "批复"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Undo(ctx, street, comm, "sec-x", t0.Add(2*time.Minute)); err != nil {
+	if _, _, err := r.Undo(ctx, street, comm, "sec-x", "", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	code, err := r.RequestBinding(ctx, campaign.Binding{UserID: "u1", Street: street, Role: campaign.RoleSecretary, Community: comm, At: clk.Now()}, time.Hour)
+	code, _, err := r.RequestBinding(ctx, campaign.Binding{UserID: "u1", Street: street, Role: campaign.RoleSecretary, Community: comm, At: clk.Now()}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,12 +271,18 @@ func testEvents(t *testing.T, r *Redis) {
 	for _, e := range evs {
 		got = append(got, e.Action+":"+string(e.Item)+":"+e.By)
 	}
-	want := []string{"bind::office", "request::u1", "undo:members:sec-x", "review:review.election:sec-大辛", "file:members:sec-大辛"}
+	want := []string{"bind::office", "request::u1", "undo:members:sec-x", "review:members:office", "file:members:sec-大辛"}
 	if !slices.Equal(got, want) {
 		t.Errorf("events newest first = %v, want %v", got, want)
 	}
-	if e := evs[2]; e.Filing == nil || e.Filing.Fields["total"] != "1" || !e.At.Equal(t0.Add(2*time.Minute)) {
+	if e := evs[2]; e.Filing == nil || total(*e.Filing) != "1" || !e.At.Equal(t0.Add(2*time.Minute)) {
 		t.Errorf("undo event = %+v, want the undone filing at t0+2m", e)
+	}
+	if e := evs[2]; e.Review != nil {
+		t.Errorf("undo event carries a review")
+	}
+	if e := evs[3]; e.Review == nil || e.Review.Status != campaign.ReviewApproved || e.Raw != "批复" {
+		t.Errorf("review event = %+v", e)
 	}
 	if e := evs[4]; e.Raw != "会员数 1" || e.Community != comm {
 		t.Errorf("file event raw/community = %q/%q", e.Raw, e.Community)
@@ -267,7 +303,7 @@ func testConcurrentSaveAndUndo(t *testing.T, r *Redis) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs <- r.Save(ctx, filing(comm, campaign.ItemMembers, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Second)), true)
+			errs <- r.Save(ctx, filing(comm, campaign.ItemMembers, fmt.Sprint(i), t0.Add(time.Duration(i)*time.Second)))
 		})
 	}
 	wg.Wait()
@@ -284,12 +320,12 @@ func testConcurrentSaveAndUndo(t *testing.T, r *Redis) {
 	if len(hist) != n {
 		t.Fatalf("history has %d filings, want %d", len(hist), n)
 	}
-	cur, err := r.Current(ctx, street, comm)
+	cur, err := r.Record(ctx, street, comm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mustJSON(t, cur[campaign.ItemMembers]) != mustJSON(t, hist[0]) {
-		t.Errorf("current %v is not the history head %v", cur[campaign.ItemMembers], hist[0])
+	if mustJSON(t, *cur.Filings[campaign.ItemMembers]) != mustJSON(t, hist[0]) {
+		t.Errorf("current %v is not the history head %v", cur.Filings[campaign.ItemMembers], hist[0])
 	}
 
 	// 20 concurrent undos each take back a different filing and leave nothing.
@@ -297,9 +333,9 @@ func testConcurrentSaveAndUndo(t *testing.T, r *Redis) {
 	errs = make(chan error, n)
 	for range n {
 		wg.Go(func() {
-			f, _, err := r.Undo(ctx, street, comm, "sec", t0)
+			f, _, err := r.Undo(ctx, street, comm, "sec", "", t0)
 			errs <- err
-			undone <- f.Fields["total"]
+			undone <- total(f)
 		})
 	}
 	wg.Wait()
@@ -317,10 +353,10 @@ func testConcurrentSaveAndUndo(t *testing.T, r *Redis) {
 	if len(seen) != n {
 		t.Errorf("concurrent undos took back %d distinct filings, want %d", len(seen), n)
 	}
-	if cur, _ := r.Current(ctx, street, comm); len(cur) != 0 {
+	if cur, _ := r.Record(ctx, street, comm); len(cur.Filings) != 0 {
 		t.Errorf("current after undoing everything = %v", cur)
 	}
-	if _, _, err := r.Undo(ctx, street, comm, "sec", t0); !errors.Is(err, ErrNothingToUndo) {
+	if _, _, err := r.Undo(ctx, street, comm, "sec", "", t0); !errors.Is(err, ErrNothingToUndo) {
 		t.Errorf("undo of empty = %v, want ErrNothingToUndo", err)
 	}
 }
@@ -334,53 +370,133 @@ func testInvalidInput(t *testing.T, r *Redis) {
 		{Street: street, Community: "c", Item: "a:b"},
 	}
 	for _, f := range bad {
-		if err := r.Save(ctx, f, true); err == nil {
+		if err := r.Save(ctx, f); err == nil {
 			t.Errorf("Save(%+v) succeeded, want an error", f)
 		}
 	}
-	if _, err := r.RequestBinding(ctx, campaign.Binding{Street: street}, time.Hour); err == nil {
+	if _, _, err := r.RequestBinding(ctx, campaign.Binding{Street: street}, time.Hour); err == nil {
 		t.Error("RequestBinding without userid succeeded")
 	}
-	if _, err := r.RequestBinding(ctx, campaign.Binding{Street: street, UserID: "u"}, 0); err == nil {
+	if _, _, err := r.RequestBinding(ctx, campaign.Binding{Street: street, UserID: "u"}, 0); err == nil {
 		t.Error("RequestBinding with ttl 0 succeeded")
 	}
-	err := r.Save(ctx, campaign.Filing{Street: street, Community: "大辛", Item: "x:y"}, true)
+	err := r.Save(ctx, campaign.Filing{Street: street, Community: "大辛", Item: "x:y"})
 	if want := "storage: save filing 大辛/x:y: "; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q lacks context %q", err, want)
 	}
 }
 
+// testDedup walks the ledger through what WeCom's retries and our own failures do to a
+// message: processed once, a retry while running or after done is not processed, a
+// failed attempt's retry is, a lapsed hold is taken over, a retried call finds its own
+// hold, and the first late path wins.
 func testDedup(t *testing.T, r *Redis) {
 	ctx := ctxT(t)
-	steps := []struct {
-		id   string
-		ttl  time.Duration
-		want bool
-	}{
-		{"msg-1", time.Hour, true},
-		{"msg-1", time.Hour, false},
-		{"msg-2", time.Hour, true},
-		{"msg-1", time.Hour, false},
-	}
-	for i, s := range steps {
-		got, err := r.Claim(ctx, s.id, s.ttl)
+	clock := useFakeClock(r)
+	begin := func(id, owner string) (MsgRecord, bool) {
+		t.Helper()
+		rec, mine, err := r.BeginMsg(ctx, id, owner, time.Minute, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != s.want {
-			t.Errorf("step %d: Claim(%s) = %v, want %v", i, s.id, got, s.want)
+		return rec, mine
+	}
+	if _, mine := begin("m1", "a1"); !mine {
+		t.Fatal("a new message is not the first attempt's")
+	}
+	if _, mine := begin("m1", "a1"); !mine {
+		t.Error("the same attempt (a client retry of the call) does not find its own hold")
+	}
+	rec, mine := begin("m1", "a2")
+	if mine || rec.State != MsgProcessing || rec.Owner != "a1" || !rec.Until.Equal(clock.Now().Add(time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("a retry while a1 holds it: %+v mine=%v", rec, mine)
+	}
+	if err := r.FinishMsg(ctx, "m1", "已登记：大辛社区 会员", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rec, mine = begin("m1", "a3")
+	if mine || rec.State != MsgDone || rec.Answer != "已登记：大辛社区 会员" || rec.Owner != "" {
+		t.Fatalf("a retry after done: %+v mine=%v", rec, mine)
+	}
+	if err := r.ReleaseMsg(ctx, "m1", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := begin("m1", "a4"); rec.State != MsgDone {
+		t.Fatalf("a release after done forgot the answer: %+v", rec)
+	}
+
+	// A failed attempt releases the message; WeCom's retry is then processed.
+	begin("m2", "a1")
+	if err := r.ReleaseMsg(ctx, "m2", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, mine := begin("m2", "a2"); mine {
+		t.Fatal("a release by another owner freed the message")
+	}
+	if err := r.ReleaseMsg(ctx, "m2", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := r.Msg(ctx, "m2"); ok {
+		t.Fatal("the released message is still in the ledger")
+	}
+	if _, mine := begin("m2", "a2"); !mine {
+		t.Fatal("the retry of a failed attempt is not processed")
+	}
+
+	// An attempt that died (kill -9) holds the message until its hold lapses.
+	begin("m3", "dead")
+	clock.Advance(59 * time.Second)
+	if _, mine := begin("m3", "a2"); mine {
+		t.Fatal("taken over before the hold lapsed")
+	}
+	clock.Advance(2 * time.Second)
+	rec, mine = begin("m3", "a2")
+	if !mine || rec.Owner != "a2" {
+		t.Fatalf("a lapsed hold is not taken over: %+v", rec)
+	}
+
+	// The first late path wins; asking again answers the same.
+	for _, step := range []struct{ via, want string }{{"stream", "stream"}, {"url", "stream"}, {"stream", "stream"}} {
+		if got, err := r.MarkMsgDelivered(ctx, "m3", step.via); err != nil || got != step.want {
+			t.Fatalf("MarkMsgDelivered(%s) = %q, %v; want %q", step.via, got, err, step.want)
 		}
 	}
-	// A claim expires after its ttl (on the embedded store too: its TTLs follow the clock).
-	if ok, err := r.Claim(ctx, "short", 150*time.Millisecond); !ok || err != nil {
-		t.Fatalf("Claim(short) = %v, %v", ok, err)
+	if rec, _, _ := r.Msg(ctx, "m3"); rec.Delivered != "stream" || rec.State != MsgProcessing {
+		t.Fatalf("record %+v", rec)
 	}
-	if ok, _ := r.Claim(ctx, "short", time.Second); ok {
-		t.Error("Claim(short) again within ttl = true")
+	if got, _ := r.MarkMsgDelivered(ctx, "unknown", "url"); got != "" {
+		t.Fatalf("MarkMsgDelivered of an unknown message = %q", got)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if ok, err := r.Claim(ctx, "short", time.Second); !ok || err != nil {
-		t.Errorf("Claim(short) after ttl = %v, %v; want true", ok, err)
+	if _, ok, _ := r.Msg(ctx, "unknown"); ok {
+		t.Fatal("MarkMsgDelivered created a record")
+	}
+
+	// A key written by the older SET NX format reads as done and can be finished.
+	if err := r.c.Set(ctx, r.k.msg("old"), "1", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if rec, mine := begin("old", "a1"); mine || rec.State != MsgDone {
+		t.Fatalf("an old-format key: %+v mine=%v", rec, mine)
+	}
+	if rec, ok, err := r.Msg(ctx, "old"); !ok || err != nil || rec.State != MsgDone {
+		t.Fatalf("Msg(old) = %+v %v %v", rec, ok, err)
+	}
+	if err := r.FinishMsg(ctx, "old", "答复", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _, _ := r.Msg(ctx, "old"); rec.Answer != "答复" {
+		t.Fatalf("Msg(old) after finish = %+v", rec)
+	}
+
+	for _, bad := range []func() error{
+		func() error { _, _, err := r.BeginMsg(ctx, "", "a", time.Minute, time.Hour); return err },
+		func() error { _, _, err := r.BeginMsg(ctx, "x", "", time.Minute, time.Hour); return err },
+		func() error { _, _, err := r.BeginMsg(ctx, "x", "a", time.Hour, time.Minute); return err },
+		func() error { return r.FinishMsg(ctx, "x", "a", 0) },
+	} {
+		if bad() == nil {
+			t.Error("invalid arguments accepted")
+		}
 	}
 }
 
@@ -399,7 +515,7 @@ func testBindingFlow(t *testing.T, r *Redis) {
 	if b, err := r.Binding(ctx, street, "u1"); b != nil || err != nil {
 		t.Fatalf("Binding before approval = %v, %v", b, err)
 	}
-	code, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 30*time.Minute)
+	code, _, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +548,7 @@ func testBindingFlow(t *testing.T, r *Redis) {
 		t.Errorf("pending after approval = %+v", pending)
 	}
 	// A second secretary of another community: Bound lists both, by community.
-	code2, err := r.RequestBinding(ctx, secretary("u0", "小河", "王五"), 30*time.Minute)
+	code2, _, err := r.RequestBinding(ctx, secretary("u0", "小河", "王五"), 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,19 +577,22 @@ func testBindingFlow(t *testing.T, r *Redis) {
 func testBindingReplace(t *testing.T, r *Redis) {
 	ctx := ctxT(t)
 	clk := useFakeClock(r)
-	first, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), time.Hour)
+	first, replaced, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), time.Hour)
+	if err != nil || replaced != "" {
+		t.Fatalf("first request: replaced %q, %v", replaced, err)
+	}
+	clk.Advance(time.Minute)
+	other, replaced, err := r.RequestBinding(ctx, secretary("u2", "小河", "李四"), time.Hour)
+	if err != nil || replaced != "" {
+		t.Fatalf("another user's request: replaced %q, %v", replaced, err)
+	}
+	clk.Advance(time.Minute)
+	second, replaced, err := r.RequestBinding(ctx, secretary("u1", "西村", "张三"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(time.Minute)
-	other, err := r.RequestBinding(ctx, secretary("u2", "小河", "李四"), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(time.Minute)
-	second, err := r.RequestBinding(ctx, secretary("u1", "西村", "张三"), time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	if replaced != first {
+		t.Errorf("the second request of u1 replaced %q, want the first (%s)", replaced, first)
 	}
 	pending, err := r.PendingBindings(ctx, street)
 	if err != nil {
@@ -501,7 +620,7 @@ func testBindingReplace(t *testing.T, r *Redis) {
 func testBindingExpiry(t *testing.T, r *Redis) {
 	ctx := ctxT(t)
 	clk := useFakeClock(r)
-	code, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 10*time.Minute)
+	code, _, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +639,7 @@ func testBindingExpiry(t *testing.T, r *Redis) {
 		t.Errorf("expired request produced binding %+v", b)
 	}
 	// The next request purges the expired one; the user can ask again.
-	code2, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 10*time.Minute)
+	code2, _, err := r.RequestBinding(ctx, secretary("u1", "大辛", "张三"), 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +658,7 @@ func testBindingCodesUnique(t *testing.T, r *Redis) {
 	const n = 60
 	codes := map[string]bool{}
 	for i := range n {
-		code, err := r.RequestBinding(ctx, secretary(fmt.Sprintf("u%02d", i), "大辛", ""), time.Hour)
+		code, _, err := r.RequestBinding(ctx, secretary(fmt.Sprintf("u%02d", i), "大辛", ""), time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -551,5 +670,104 @@ func testBindingCodesUnique(t *testing.T, r *Redis) {
 	p, err := r.PendingBindings(ctx, street)
 	if err != nil || len(p) != n {
 		t.Fatalf("pending = %d, %v; want %d", len(p), err, n)
+	}
+}
+
+// testBindingAny: a user bound in the last of many streets is found in one call, and a
+// stranger is nobody.
+func testBindingAny(t *testing.T, r *Redis) {
+	ctx := ctxT(t)
+	var streets []string
+	for i := range 50 {
+		streets = append(streets, fmt.Sprintf("街道%02d", i))
+	}
+	last := streets[len(streets)-1]
+	code, _, err := r.RequestBinding(ctx, campaign.Binding{UserID: "u-last", Street: last, Role: campaign.RoleSecretary, Community: "甲"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ApproveBinding(ctx, last, code, "office", t0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.BindingAny(ctx, streets, "u-last")
+	if err != nil || b == nil || b.Street != last || b.Community != "甲" {
+		t.Fatalf("BindingAny = %+v, %v", b, err)
+	}
+	if b, err := r.BindingAny(ctx, streets, "stranger"); err != nil || b != nil {
+		t.Fatalf("a stranger: %+v, %v", b, err)
+	}
+}
+
+// testRecordsOf: several streets in one call agree with Records of each, before and after
+// a change in one of them seen from another replica.
+func testRecordsOf(t *testing.T, r *Redis) {
+	ctx := ctxT(t)
+	other := NewRedis(r.c, r.k.prefix)
+	streets := []string{"甲街道", "乙街道", "丙街道"}
+	for i, st := range streets {
+		f := filing("东村", campaign.ItemMembers, fmt.Sprint(100+i), t0)
+		f.Street = st
+		if err := r.Save(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := other.RecordsOf(ctx, streets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range streets {
+		if got := total(*all[st]["东村"].Filings[campaign.ItemMembers]); got != fmt.Sprint(100+i) {
+			t.Errorf("%s: %s", st, got)
+		}
+	}
+	f := filing("西村", campaign.ItemMembers, "7", t0)
+	f.Street = "乙街道"
+	if err := r.Save(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	again, err := other.RecordsOf(ctx, streets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again["乙街道"]) != 2 || len(again["甲街道"]) != 1 {
+		t.Errorf("after a filing in 乙街道: %d and %d communities", len(again["乙街道"]), len(again["甲街道"]))
+	}
+	one, err := other.Records(ctx, "乙街道")
+	if err != nil || mustJSON(t, one) != mustJSON(t, again["乙街道"]) {
+		t.Errorf("Records and RecordsOf differ: %v", err)
+	}
+}
+
+// testOnceByMessage: the same message saving again (a retry after a failed attempt, or
+// a script go-redis re-sends after a stall) files once, and undoing again with the same
+// message's token takes back nothing more.
+func testOnceByMessage(t *testing.T, r *Redis) {
+	ctx := ctxT(t)
+	const comm = "大辛"
+	first := filing(comm, campaign.ItemMembers, "100", t0)
+	first.Version = "msg:m1"
+	second := filing(comm, campaign.ItemMembers, "120", t0.Add(time.Minute))
+	second.Version = "msg:m2"
+	for _, f := range []campaign.Filing{first, second, second} { // m2 arrives twice
+		if err := r.Save(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hist, err := r.History(ctx, street, comm, campaign.ItemMembers, 0)
+	if err != nil || !slices.Equal(totals(hist), []string{"120", "100"}) {
+		t.Fatalf("history after m2 twice = %v, %v; want [120 100]", totals(hist), err)
+	}
+	for range 2 { // the 撤销 of message u1, handled twice
+		undone, cur, err := r.Undo(ctx, street, comm, "sec", "u1", t0)
+		if err != nil || total(undone) != "120" || cur == nil || total(*cur) != "100" {
+			t.Fatalf("undo u1 = %v, %v, %v; want 120 taken back, 100 current", undone.Value, cur, err)
+		}
+	}
+	rec, err := r.Record(ctx, street, comm)
+	if f, ok := rec.Filing(campaign.ItemMembers); err != nil || !ok || total(f) != "100" {
+		t.Fatalf("after undo u1 twice the members are %v, want 100 still filed", rec)
+	}
+	if _, _, err := r.Undo(ctx, street, comm, "sec", "u2", t0); err != nil {
+		t.Fatalf("a second 撤销 (another message) takes back the next one: %v", err)
 	}
 }

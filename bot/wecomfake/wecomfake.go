@@ -82,7 +82,7 @@ type Message struct {
 // Media is one file accepted by upload_media.
 type Media struct {
 	ID       string    `json:"media_id"`
-	Key      string    `json:"key"`  // only this key may send it
+	Key      string    `json:"key"`  // only this key (or, over the long connection, this bot id) may send it
 	Type     string    `json:"type"` // "file"
 	Name     string    `json:"name"` // the multipart filename, shown in the chat
 	Data     []byte    `json:"-"`
@@ -121,9 +121,7 @@ type Server struct {
 	media map[string]*Media      // uploads by media_id, dropped once expired
 	ups   map[string][]*Media    // uploads per key, oldest first, kept for Uploads
 
-	subMu  sync.RWMutex // held for reading while subscribers are called
-	nextID int
-	subs   map[int]func(key string, body []byte)
+	feed feed
 }
 
 // New returns an empty fake with no keys.
@@ -136,7 +134,6 @@ func New(opts ...Option) *Server {
 		sent:  map[string][]time.Time{},
 		media: map[string]*Media{},
 		ups:   map[string][]*Media{},
-		subs:  map[int]func(string, []byte){},
 	}
 	for _, o := range opts {
 		o(s)
@@ -200,19 +197,7 @@ func (s *Server) Backlog(key string) [][]byte {
 // returns, from the request's goroutine, so fn must be quick and must not call cancel.
 // After cancel returns fn is not called any more.
 func (s *Server) Subscribe(fn func(key string, body []byte)) (cancel func()) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	id := s.nextID
-	s.nextID++
-	s.subs[id] = fn
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.subMu.Lock()
-			defer s.subMu.Unlock()
-			delete(s.subs, id)
-		})
-	}
+	return s.feed.subscribe(fn)
 }
 
 // result is WeCom's answer body.
@@ -295,11 +280,7 @@ func (s *Server) accept(key string, body []byte) result {
 	s.msgs[key] = append(s.msgs[key], m)
 	s.mu.Unlock()
 
-	s.subMu.RLock()
-	defer s.subMu.RUnlock()
-	for _, fn := range s.subs {
-		fn(key, bytes.Clone(body))
-	}
+	s.feed.publish(key, body)
 	return result{CodeOK, "ok"}
 }
 

@@ -2,77 +2,27 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
+	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"huanjie/bot"
+	"huanjie/bot/wecomfake"
 	"huanjie/internal/testredis"
 )
 
-// wecomWS plays WeCom's long-connection gateway on loopback: it acks subscriptions,
-// counts them, sends one callback to each subscriber and records the answers.
-type wecomWS struct {
-	mu         sync.Mutex
-	subscribes int
-	answers    []string
-	callback   string
-}
-
-func (w *wecomWS) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(rw, r, nil)
-	if err != nil {
-		return
-	}
-	defer c.CloseNow()
-	ctx := r.Context()
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			return
-		}
-		var f struct {
-			Cmd     string            `json:"cmd"`
-			Headers map[string]string `json:"headers"`
-			Body    json.RawMessage   `json:"body"`
-		}
-		_ = json.Unmarshal(data, &f)
-		ack, _ := json.Marshal(map[string]any{"headers": f.Headers, "errcode": 0, "errmsg": "ok"})
-		switch f.Cmd {
-		case "aibot_subscribe":
-			w.mu.Lock()
-			w.subscribes++
-			w.mu.Unlock()
-			_ = c.Write(ctx, websocket.MessageText, ack)
-			_ = c.Write(ctx, websocket.MessageText, []byte(w.callback))
-		case "ping":
-			_ = c.Write(ctx, websocket.MessageText, ack)
-		case "aibot_respond_msg":
-			var body struct {
-				Stream struct {
-					Content string `json:"content"`
-				} `json:"stream"`
-			}
-			_ = json.Unmarshal(f.Body, &body)
-			w.mu.Lock()
-			w.answers = append(w.answers, f.Headers["req_id"]+"|"+body.Stream.Content)
-			w.mu.Unlock()
-		}
-	}
-}
-
 // TestLongConnectionOneReplicaConnects runs three replicas with the long connection on
-// one Redis: only one subscribes (WeCom would kick the others' connections), and it
-// answers the callback with the same req_id.
+// one Redis against the gateway stand-in: only one subscribes (WeCom would kick the
+// others' connections), and it answers the callback once.
 func TestLongConnectionOneReplicaConnects(t *testing.T) {
 	_, prefix := testredis.Client(t)
-	gw := &wecomWS{callback: `{"cmd":"aibot_msg_callback","headers":{"req_id":"REQ-1"},"body":{"msgid":"lc-1","aibotid":"bot","chatid":"wrkSFfCgAAchengxi2021","chattype":"group","from":{"userid":"quxin"},"msgtype":"text","text":{"content":"@换届助手 进度"}}}`}
+	gw := wecomfake.NewGateway(wecomfake.WithLogger(slog.New(slog.DiscardHandler)))
+	gw.AddBot("bot", "secret")
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	env := map[string]string{
@@ -81,6 +31,7 @@ func TestLongConnectionOneReplicaConnects(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	var bases []string
 	for range 3 {
 		wg.Add(1)
 		ready := make(chan string, 1)
@@ -90,27 +41,50 @@ func TestLongConnectionOneReplicaConnects(t *testing.T) {
 				t.Errorf("run: %v", err)
 			}
 		}()
-		<-ready
+		bases = append(bases, "http://"+<-ready)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		gw.mu.Lock()
-		n := len(gw.answers)
-		gw.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
+	for deadline := time.Now().Add(10 * time.Second); !gw.Connected("bot"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica subscribed")
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+	x, err := gw.Deliver("bot", bot.Message{MsgID: "lc-1", AIBotID: "bot", ChatID: groupChat, ChatType: "group",
+		From: bot.From{UserID: "quxin"}, MsgType: "text", Text: &bot.Text{Content: "@换届助手 进度"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	answer, err := x.Wait(wctx)
+	wcancel()
+	if err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // give a wrongly competing replica time to show up
+	// The metrics of the three: one subscribed, which answered 进度; two on standby.
+	var states []string
+	for _, b := range bases {
+		text := scrape(t, b)
+		for _, st := range []string{"subscribed", "standby", "connecting", "off"} {
+			if v, _ := value(text, `huanjie_longconn_state{state="`+st+`"}`); v == 1 {
+				states = append(states, st)
+			}
+		}
+		n, _ := value(text, `huanjie_handler_duration_seconds_count{command="进度",transport="longconn"}`)
+		if subscribed, _ := value(text, `huanjie_longconn_state{state="subscribed"}`); n != subscribed {
+			t.Errorf("%s: subscribed %v, answered 进度 %v times", b, subscribed, n)
+		}
+	}
+	slices.Sort(states)
+	if strings.Join(states, " ") != "standby standby subscribed" {
+		t.Errorf("long-connection states of the replicas: %v", states)
+	}
 	cancel()
 	wg.Wait()
-	gw.mu.Lock()
-	defer gw.mu.Unlock()
-	if gw.subscribes != 1 {
-		t.Errorf("%d replicas subscribed, want exactly 1", gw.subscribes)
+	if n := gw.Subscriptions("bot"); n != 1 {
+		t.Errorf("%d replicas subscribed, want exactly 1", n)
 	}
-	if len(gw.answers) != 1 || !strings.HasPrefix(gw.answers[0], "REQ-1|**城西街道换届进度**") {
-		t.Errorf("answers: %q", gw.answers)
+	if frames := x.Frames(); len(frames) != 1 || !strings.HasPrefix(answer.Content, "**城西街道换届进度**") {
+		t.Errorf("answers: %+v", frames)
 	}
 }

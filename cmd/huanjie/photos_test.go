@@ -79,7 +79,7 @@ func sendPhotos(t *testing.T, base, userid string, files ...[]byte) []string {
 	return replies
 }
 
-var link = regexp.MustCompile(`(http://[^\s（]+)`)
+var link = regexp.MustCompile(`(http://[^\s（)]+)`)
 
 // download fetches the first link in a reply.
 func download(t *testing.T, reply string) []byte {
@@ -137,10 +137,12 @@ func TestPhotosAndExportsThroughTheEndpoint(t *testing.T) {
 		want      []string
 	}{
 		{"cuihong", "照片", []string{"**大辛社区照片**：已收到 10 张（需要 6-10 张 JPG）", "在与我（换届助手）的单聊里直接发送照片即可", "1. 城西街道大辛社区_"}},
-		{"cuihong", "删除照片 3", []string{"已删除第 3 张（城西街道大辛社区_", "现在还有 9 张"}},
+		{"cuihong", "删除照片 3", []string{"已删除第 3 张（城西街道大辛社区_", "_03.jpg", "现在还有 9 张"}},
+		{"cuihong", "删除照片 3", []string{"没有第 3 张照片"}}, // numbers do not shift: 3 is gone
+		{"cuihong", "照片", []string{"\n2. 城西街道大辛社区_", "_02.jpg", "\n4. 城西街道大辛社区_", "_04.jpg"}},
 		{"cuihong", "删除照片 30", []string{"没有第 30 张照片"}},
-		{"quxin", "哪些社区还没报 照片", []string{"还没报「换届照片」的社区", "李家窑", "共 14 个"}},
-		{"quxin", "大辛", []string{"✅ **换届照片**：照片 9 张（需要 6-10 张）"}},
+		{"quxin", "哪些社区还没报 照片", []string{"还没报「换届照片」的社区", "7月10日开始", "李家窑", "共 14 个"}},
+		{"quxin", "大辛", []string{"✅ **换届照片**：照片 9 张"}},
 	} {
 		got := page(t, base, s.who, s.text)
 		for _, w := range s.want {
@@ -152,7 +154,7 @@ func TestPhotosAndExportsThroughTheEndpoint(t *testing.T) {
 
 	// 照片打包: a zip of the 9 photos named for the street office.
 	reply := page(t, base, "quxin", "照片打包 大辛")
-	if !strings.Contains(reply, "下载「城西街道_大辛社区_换届照片.zip」") {
+	if !strings.Contains(reply, "下载：[城西街道_大辛社区_换届照片.zip](") {
 		t.Fatalf("照片打包: %s", reply)
 	}
 	archive := download(t, reply)
@@ -185,7 +187,7 @@ func TestPhotosAndExportsThroughTheEndpoint(t *testing.T) {
 	}
 	found := false
 	for _, row := range rows {
-		if len(row) > 0 && row[0] == "大辛" {
+		if len(row) > 1 && row[1] == "大辛" { // after 序号
 			found = strings.Contains(strings.Join(row, "|"), "9 张")
 		}
 	}
@@ -194,7 +196,7 @@ func TestPhotosAndExportsThroughTheEndpoint(t *testing.T) {
 	}
 
 	// 图表: the PNG is pushed into the group.
-	if reply := page(t, base, "cuihong", "图表"); !strings.Contains(reply, "进度图已发到群里") {
+	if reply := page(t, base, "cuihong", "图表"); !strings.Contains(reply, "进度图_20210705_0900.png」已发到群里") {
 		t.Fatalf("图表: %s", reply)
 	}
 

@@ -50,20 +50,21 @@ func TestRemindersThroughTheBot(t *testing.T) {
 	_, prefix := testredis.Client(t)
 	base := startBot(t, prefix)
 
-	waitPush(t, base, "【换届提醒】「换届知识培训」3 天后（7月8日 星期四）截止。还有 15 个社区未报。报送方法：@换届助手 培训 已参加 [日期]")
+	waitPush(t, base, "· 「换届知识培训」3 天后（7月8日 星期四）截止。还有 15 个社区未报。报送方法：@换届助手 培训 已参加 <日期>")
 
 	for i, s := range []struct {
 		who, text string
 		want      []string
 	}{
-		{"quxin", "提醒计划", []string{"**城西街道提醒计划**（7月5日 09:0", "**接下来**", "7月5日 09:30 「会员数和总人口」催报（@未报社区）", "**最近**", "已发送 1 条"}},
+		{"quxin", "提醒计划", []string{"**城西街道提醒计划**（7月5日 09:0", "**接下来**", "7月5日 09:30 每日催报（@逾期社区）",
+			"**7月2日以来**：已发 1 项（1 条消息），**没发出 2 项**。", "⚠️ 机器人停机错过了发送时间，已过时效，未补发：7月2日 09:00 「会员代表人数」7月6日截止提醒、"}},
 		{"cuihong", "暂停提醒", []string{"「暂停提醒」只有街道计生协办公室可以使用"}},
 		{"cuihong", "催一下", []string{"「催一下」只有领导小组成员或街道计生协办公室可以使用"}},
 		{"quxin", "催一下 公示", []string{"好的，已在群里催报「代表名单公示」，@了 15 个未报社区的同事（共 1 条消息"}},
 		{"quxin", "催一下 总结", []string{"好的，已在群里催报「换届总结」"}},
 		{"quxin", "催一下 体检", []string{"不认识事项「体检」"}},
 		{"luolimei", "暂停提醒", []string{"已暂停城西街道的群提醒"}},
-		{"quxin", "提醒计划", []string{"提醒已暂停，街道办发「恢复提醒」可恢复"}},
+		{"quxin", "提醒计划", []string{"**提醒已暂停**，街道办发「恢复提醒」可恢复"}},
 		{"luolimei", "恢复提醒", []string{"已恢复城西街道的群提醒"}},
 	} {
 		got := page(t, base, s.who, s.text)
@@ -73,7 +74,7 @@ func TestRemindersThroughTheBot(t *testing.T) {
 			}
 		}
 	}
-	p := waitPush(t, base, "【催报】「代表名单公示」4 天后（7月9日 星期五）截止") // 催一下, at once
+	p := waitPush(t, base, "【催报】以下社区还有事项没报，请尽快报送：\n· 大辛：代表名单公示（还有 4 天）\n") // 催一下, at once
 	if len(p.Mentions) != 15 || p.Mentions[0] != "cuihong" {
 		t.Errorf("催一下 must @ all 15 late secretaries: %v", p.Mentions)
 	}
@@ -89,7 +90,7 @@ func TestRemindersThroughTheBot(t *testing.T) {
 	if !strings.HasPrefix(clock["label"], "2021年7月5日 09:30") {
 		t.Errorf("the clock should stand at 09:30: %v", clock)
 	}
-	p = waitPush(t, base, "【催报】「会员数和总人口」已于6月30日截止，逾期 5 天")
+	p = waitPush(t, base, "【催报】以下社区有逾期未报的事项，请尽快报送：\n· 大辛：会员数和总人口、会员小组划分、会员联系户制度（逾期 5 天）\n")
 	if len(p.Mentions) != 15 {
 		t.Errorf("nudge mentions: %v", p.Mentions)
 	}

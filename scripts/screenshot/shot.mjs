@@ -52,7 +52,7 @@ async function waitHealthy(base, bot, timeoutMs = 180_000) {
     if (bot.exitCode !== null) throw new Error(`the bot exited early (code ${bot.exitCode})`);
     try {
       const r = await fetch(base + '/healthz');
-      if (r.ok && (await r.text()) === 'ok') return;
+      if (r.ok && (await r.text()).trim() === 'ok') return;
     } catch { /* not up yet (go run may still be compiling) */ }
     await sleep(300);
   }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"huanjie/bot"
+	"huanjie/campaign"
+	"huanjie/config"
+	"huanjie/reminders"
+	"huanjie/storage"
+)
+
+// lateShutdownGrace is how long a stopping bot waits for answers still being worked on.
+const lateShutdownGrace = 20 * time.Second
+
+// transportHealth is what /healthz reports about the WeCom transport.
+type transportHealth struct {
+	kicked atomic.Bool
+}
+
+// msgKicked is /healthz's text after WeCom dropped the long connection for another one.
+const msgKicked = "long connection stopped: another instance subscribed with this WECOM_BOT_ID and WeCom dropped ours; " +
+	"stop the other instance, then restart this bot\n"
+
+// wrap answers /healthz with 503 and the reason while the transport is down for good
+// (the reason names no address, key or internal detail), else with next.
+func (h *transportHealth) wrap(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if msg := h.problem(); msg != "" {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, msg, http.StatusServiceUnavailable)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// problem is the reason the transport is unhealthy, or "".
+func (h *transportHealth) problem() string {
+	if h.kicked.Load() {
+		return msgKicked
+	}
+	return ""
+}
+
+// runLongConn runs lc while this replica holds the long-connection lease. After a kick
+// it stays down for good, holding the lease, so that no replica of ours subscribes again
+// and kicks the other instance back; /healthz says so.
+func (h *transportHealth) runLongConn(lc *bot.LongConn) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if !h.kicked.Load() {
+			err := lc.Run(ctx)
+			if !errors.Is(err, bot.ErrKicked) {
+				return err
+			}
+			h.kicked.Store(true)
+		}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// pushTarget is where pushes into group g go.
+func pushTarget(g campaign.Group) bot.Target {
+	return bot.Target{ChatID: g.ChatID, WebhookKey: g.WebhookKey, Via: g.Push}
+}
+
+// warnPushPaths says at start which groups cannot be pushed to, and which cannot be
+// @-mentioned in (the bot's path has no mentions).
+func warnPushPaths(cfg *config.Config, botPushes bool, log *slog.Logger) {
+	for _, st := range cfg.Streets {
+		for _, g := range st.Groups {
+			switch {
+			case g.WebhookKey == "" && !botPushes:
+				log.Warn("group has no webhook key and the bot is not on the long connection: nothing can be pushed into it",
+					"street", st.ID, "group", g.ChatID, "env", g.WebhookKeyEnv)
+			case g.WebhookKey == "":
+				log.Warn("group pushes through the bot, which cannot @-mention people: "+
+					"give it a webhook key for reminders that mention the late", "street", st.ID, "group", g.ChatID)
+			}
+		}
+	}
+}
+
+// countReplies counts each answer the bot sent into a group against the group's limits
+// on the bot's path (WeCom: 30 a minute and 1000 an hour per chat, replies included), so
+// that queued pushes leave room for them.
+func countReplies(cfg *config.Config, outbox storage.Outbox, log *slog.Logger) func(chatID string) {
+	return func(chatID string) {
+		st, _, ok := cfg.StreetOfChat(chatID)
+		if !ok {
+			return // a 1:1 chat: the outbox pushes only into groups
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		windows := make([]storage.Window, len(bot.BotLimits))
+		for i, w := range bot.BotLimits {
+			windows[i] = storage.Window{N: w.N, Per: w.Per}
+		}
+		if _, _, err := outbox.TakeSlots(ctx, st.ID, reminders.BotBucket(chatID), time.Now(), 1, windows, true); err != nil {
+			log.Warn("a reply could not be counted against the group's push limits", "group", chatID, "err", err)
+		}
+	}
+}

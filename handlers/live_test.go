@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+
+	"huanjie/reminders"
+)
+
+// withScheduler wires the real reminder scheduler, so 催一下 queues real nudges.
+func withScheduler(h *harness) *harness {
+	sched := &reminders.Scheduler{Config: h.bot.Config, Filings: h.store, Bindings: h.store, Outbox: h.outbox,
+		Clock: h.bot.Clock, Log: h.bot.Log, HowToFile: h.bot.HowToFile}
+	h.bot.Reminders = sched
+	return h
+}
+
+// The symptoms issue 7 lists, each as a user meets it in the chat.
+func TestJudgedLive(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"a corrected population settles the representatives", []step{
+			{who: "yudunfu", text: "会员 101 人口 2001", at: "2021-06-28", want: []string{"请核对", "配置的 1500 人相差较大", "还没有保存"}},
+			{who: "yudunfu", text: "确认", want: []string{"**太平社区 · 会员数和总人口** 已登记", "总人口 2001 人"}},
+			{who: "yudunfu", text: "代表 40", at: "2021-07-02", want: []string{"有问题", "总人口 2001 人对应会员代表 50 名"}},
+			{who: "yudunfu", text: "会员 75 人口 1500", want: []string{"已登记", "另外：「会员代表人数」的问题已经解决"}},
+			{who: "quxin", text: "太平", want: []string{"✅ **会员代表人数**：会员代表 40 名"}, not: []string{"2001", "50 名"}},
+			{who: "quxin", text: "进度", want: []string{"**太平** 第4步 推选会员代表｜已报 2/15｜⏰ 逾期 3 项"}, not: []string{"**太平** 第4步 推选会员代表｜已报 2/15｜⚠️"}},
+		}},
+		{"an election filed before 初审 loses the problem once approved", []step{
+			{who: "cuihong", text: "公示 7月2日", at: "2021-07-02"},
+			{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
+			{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-06", want: []string{"候选人名单还没有通过街道初审"}},
+			{who: "luolimei", text: "初审通过 大辛", want: []string{"已通过初审"}},
+			{who: "quxin", text: "大辛", want: []string{"✅ **候选人名单**", "初审已通过", "🕓 **选举结果**", "待批复"}, not: []string{"还没有通过街道初审"}},
+			{who: "luolimei", text: "批复 大辛", want: []string{"已批复备案"}},
+			{who: "quxin", text: "大辛", want: []string{"已批复备案"}, not: []string{"还没有通过街道初审", "⚠️"}},
+		}},
+		{"a returned list is owed, listed and nudged", []step{
+			{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽", at: "2021-07-06"},
+			{who: "luolimei", text: "退回 大辛 候选人年龄超过规定", want: []string{"已退回", "候选人名单"}},
+			{who: "quxin", text: "大辛", want: []string{"↩️ **候选人名单**", "初审被退回，原因：候选人年龄超过规定"}, not: []string{"✅ **候选人名单**"}},
+			{who: "quxin", text: "哪些社区还没报 候选人", want: []string{"大辛（被退回）", "共 15 个"}},
+			{who: "luolimei", text: "催一下 候选人", want: []string{"已在群里催报「候选人名单」", "@了 15 个"}},
+		}},
+		{"批复 refuses what was returned or has problems", []step{
+			{who: "cuihong", text: "公示 7月2日", at: "2021-07-02"},
+			{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
+			{who: "luolimei", text: "初审通过 大辛"},
+			{who: "cuihong", text: "选举 7月8日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-08", not: []string{"有问题"}},
+			{who: "luolimei", text: "退回 大辛 选举 理事名单需附简历", want: []string{"已退回：**大辛社区 · 选举结果**"}},
+			{who: "luolimei", text: "批复 大辛", want: []string{"已于7月8日退回", "社区重新报送后才能审核通过"}, not: []string{"已批复备案："}},
+			{who: "cuihong", text: "选举 7月8日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 8人", want: []string{"理事会应为 9-11 人"}},
+			{who: "luolimei", text: "批复 大辛", want: []string{"暂时不能批复备案", "理事会应为 9-11 人，报的是 8 人"}},
+			{who: "quxin", text: "大辛", want: []string{"待批复"}, not: []string{"已批复备案"}},
+		}},
+		{"撤销 of an approved list warns and tells the office", []step{
+			{who: "xuhaifeng", text: "候选人 会长 徐海峰 副会长 王芳 秘书长 李丽", at: "2021-07-06"},
+			{who: "luolimei", text: "初审通过 凤凰园", want: []string{"已通过初审"}},
+			{who: "xuhaifeng", text: "撤销", want: []string{"初审已通过", "确认撤销"}, not: []string{"已撤销"}},
+			{who: "quxin", text: "凤凰园", want: []string{"初审已通过"}},
+			{who: "xuhaifeng", text: "确认撤销", want: []string{"已撤销 **凤凰园社区 · 候选人名单**", "已通知街道办"}},
+			{who: "quxin", text: "凤凰园", want: []string{"**候选人名单**：未报"}, not: []string{"初审已通过"}},
+		}},
+		{"things that happened are never in the future; a publicity is checked against its window", []step{
+			{who: "cuihong", text: "选举 7月10日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-08", want: []string{"7月10日还没到", "没有保存任何内容"}},
+			{who: "cuihong", text: "培训 已参加 7月9日", want: []string{"7月9日还没到"}},
+			{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人"},
+			{who: "cuihong", text: "公示 8月1日", want: []string{"有问题", "晚于截止日期 7月9日", "选举已在7月6日举行"}},
+			{who: "quxin", text: "大辛", want: []string{"⚠️ **代表名单公示**", "代表名单公示到8月3日才结束，选举不能早于8月4日"}},
+		}},
+		{"item words name the item they say", []step{
+			{who: "quxin", text: "哪些社区还没报 会员代表", at: "2021-07-07", want: []string{"**还没报「会员代表人数」的社区**"}},
+			{who: "quxin", text: "哪些社区还没报 代表公示", want: []string{"**还没报「代表名单公示」的社区**"}},
+			{who: "quxin", text: "催一下 会员代表", want: []string{"已在群里催报「会员代表人数」"}, not: []string{"会员数和总人口"}},
+			{who: "quxin", text: "哪些社区还没报 会员小组", want: []string{"**还没报「会员小组划分」的社区**"}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := withScheduler(newHarness(t))
+			h.run(tc.steps)
+		})
+	}
+}
+
+// TestUndoTellsOfficeOnce: the office hears of an undone approval once, through the
+// outbox, @-mentioned.
+func TestUndoTellsOfficeOnce(t *testing.T) {
+	h := newHarness(t)
+	h.run([]step{
+		{who: "xuhaifeng", text: "候选人 会长 徐海峰 副会长 王芳 秘书长 李丽", at: "2021-07-06"},
+		{who: "luolimei", text: "初审通过 凤凰园"},
+		{who: "xuhaifeng", text: "撤销"},
+		{who: "xuhaifeng", text: "确认撤销"},
+		{who: "xuhaifeng", text: "确认", want: []string{"没有需要您确认的内容"}},
+	})
+	got := h.notices()
+	var undo []string
+	for _, n := range got {
+		if strings.HasPrefix(n.Text, "【撤销】") {
+			undo = append(undo, n.Text+" @"+strings.Join(n.Mentions, ","))
+		}
+	}
+	if len(undo) != 1 || !strings.Contains(undo[0], "凤凰园社区撤回了初审已通过的候选人名单") || !strings.HasSuffix(undo[0], "@qinqiang,luolimei") {
+		t.Fatalf("undo notices: %q", undo)
+	}
+}

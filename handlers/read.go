@@ -1,0 +1,455 @@
+package handlers
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"huanjie/campaign"
+	"huanjie/handlers/reader"
+)
+
+// Reading a filing from a sentence. Each reader takes what the secretary wrote — a
+// sentence, a voice transcription, a command line — and returns the value it holds, or a
+// usage error that asks back for the one thing missing or unclear. Nothing is ever filled
+// in: a number, a date or a name the reader is not certain of is asked back, and nothing
+// is stored.
+
+// countSlots are the counts each kind of filing takes, by the words that name them.
+var (
+	membersSlots = []reader.Slot{
+		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true},
+		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}},
+	}
+	representativesSlots = []reader.Slot{
+		{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true},
+	}
+	councilSlots = []reader.Slot{
+		{Key: "council", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}},
+	}
+)
+
+// counts places the sentence's numbers into slots, or asks back. Numbers that count a
+// part of a fixed council make-up (五老5, 社会贤达 3) are the roster's, not a slot's.
+func counts(r *request, slots []reader.Slot) (map[string]int, []string, error) {
+	nums := slices.DeleteFunc(reader.Numbers(r.line), func(n reader.Number) bool { return makeupBefore(r, n.Pos) })
+	a := reader.Assign(nums, slots)
+	if len(a.Problems) > 0 {
+		var why []string
+		for _, p := range a.Problems {
+			why = append(why, p.Why)
+		}
+		return nil, nil, badf("%s", strings.Join(why, "；"))
+	}
+	return a.Values, a.Missing, nil
+}
+
+func (b *Bot) readMembers(r *request) (campaign.Value, error) {
+	v, missing, err := counts(r, membersSlots)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	for _, m := range missing {
+		switch m {
+		case "members":
+			return campaign.Value{}, badf("缺少会员人数")
+		case "population":
+			return campaign.Value{}, badf("缺少总人口（会员占比按总人口算）")
+		}
+	}
+	switch {
+	case v["population"] == 0:
+		return campaign.Value{}, badf("总人口不能是 0")
+	case v["members"] > v["population"]:
+		return campaign.Value{}, badf("会员 %d 人比总人口 %d 人还多，请核对", v["members"], v["population"])
+	}
+	return campaign.Value{Members: v["members"], Population: v["population"]}, nil
+}
+
+func (b *Bot) readRepresentatives(r *request) (campaign.Value, error) {
+	v, missing, err := counts(r, representativesSlots)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	if len(missing) > 0 {
+		if strings.Contains(r.line, "会员大会") {
+			return campaign.Value{Assembly: true}, nil
+		}
+		return campaign.Value{}, badf("缺少代表人数")
+	}
+	if v["count"] == 0 {
+		return campaign.Value{}, badf("代表人数不能是 0")
+	}
+	return campaign.Value{Count: v["count"]}, nil
+}
+
+// clock is what a filing's dates are read against. The sentence says which way a bare
+// weekday points (已参加 周三); the command does not, so a bare one is asked back.
+func (r *request) clock() reader.Clock {
+	return reader.Clock{Today: r.today, Year: r.street.Year()}
+}
+
+// theDate finds the one date a filing is about: the start of a range, else the only date
+// that is not a range's end. ok is false when none was written; a date that is unclear,
+// impossible, or outside the campaign is asked back.
+func (b *Bot) theDate(r *request, past bool) (campaign.Date, bool, error) {
+	var certain []reader.Date
+	for _, d := range reader.Dates(r.line, r.clock()) {
+		if d.Status != reader.Certain {
+			return campaign.Date{}, false, badf("%s", d.Why)
+		}
+		certain = append(certain, d)
+	}
+	pick, ok, several := reader.About(certain)
+	switch {
+	case several:
+		return campaign.Date{}, false, badf("写了几个日期，不知道是哪一天")
+	case !ok:
+		return campaign.Date{}, false, nil
+	}
+	day := pick.Day
+	first, last := r.street.Span()
+	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
+		return campaign.Date{}, false, badf(msgOutsideCampaign, day, first, last)
+	}
+	if past && day.After(r.today) {
+		return campaign.Date{}, false, badf(msgNotYet, day)
+	}
+	return day, true, nil
+}
+
+// dateNote says which day a date not written out (明天, 下周一, 6号) was read as.
+func dateNote(r *request, day campaign.Date) string {
+	for _, d := range reader.Dates(r.line, r.clock()) {
+		if d.Status == reader.Certain && d.Day == day && !d.Explicit {
+			return fmt.Sprintf(msgReadAs, d.Text, day, weekdays[day.Time().Weekday()])
+		}
+	}
+	return ""
+}
+
+var weekdays = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
+
+func (b *Bot) readPublicity(r *request) (campaign.Value, error) {
+	start, ok, err := b.theDate(r, false)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	if !ok {
+		return campaign.Value{}, badf("请写上公示开始的日期，例如「公示 7月2日」或「公示明天开始」")
+	}
+	return campaign.Value{Start: start}, nil
+}
+
+func (b *Bot) readElection(r *request) (campaign.Value, error) {
+	day, ok, err := b.theDate(r, true)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	if !ok {
+		return campaign.Value{}, badf("请写上会员代表大会召开的日期")
+	}
+	ro, err := b.readRoster(r, msgNoElected)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	v, _, err := counts(r, councilSlots)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	if n, ok := v["council"]; ok {
+		ro.CouncilSize = n
+	}
+	return campaign.Value{Date: day, Roster: ro}, nil
+}
+
+// doneSignals say a thing is done; negations say it is not.
+var (
+	doneSignals = []string{"已", "了", "完成", "落实", "参加", "修订", "划分", "建立", "通过", "结束", "好"}
+	notDone     = []string{"未", "没", "还没", "尚未", "准备", "将", "计划"}
+)
+
+func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
+	day, dated, err := b.theDate(r, true)
+	if err != nil {
+		return campaign.Value{}, err
+	}
+	text := r.rest + r.cmd.Before
+	for _, w := range notDone {
+		if strings.Contains(text, w) {
+			return campaign.Value{}, badf("只在完成后登记，请完成后再发")
+		}
+	}
+	said := dated || strings.Contains(r.cmd.Word, "完成")
+	for _, w := range doneSignals {
+		said = said || strings.Contains(text, w)
+	}
+	if !said {
+		return campaign.Value{}, badf("是已经完成了吗？请写「%s」", d.Example)
+	}
+	if st, ok := r.street.Step(d.ID); ok && d.Dated && !dated && st.Overdue(r.today) {
+		return campaign.Value{}, badf("截止日期%s已过，请写上是哪天完成的", st.Due)
+	}
+	return campaign.Value{Date: day}, nil
+}
+
+func (b *Bot) readLeadingGroup(r *request) (campaign.Value, error) {
+	for i, tok := range rosterTokens(r.rest, []string{"组长"}) {
+		if tok == "组长" {
+			if name := nameAfter(rosterTokens(r.rest, []string{"组长"}), i); name != "" {
+				return campaign.Value{Leader: name}, nil
+			}
+		}
+	}
+	return campaign.Value{}, badf("请写上组长的姓名")
+}
+
+// officeWords are the titles a list of people is labelled with, longest first.
+var officeWords = []string{"副秘书长", "秘书长", "副会长", "会长", "理事会成员", "理事会", "理事"}
+
+// fillers may stand between a title and a name: 会长是崔宏, 会长为崔宏, 会长：崔宏.
+var fillers = map[string]bool{"是": true, "为": true, "由": true, "担任": true}
+
+// notNames are words that stand among names in a sentence but are never a name: verbs,
+// counts and connectives (「选举结果：会长崔宏…，理事会共11人，7月10日选举」).
+var notNames = map[string]bool{
+	"选举": true, "选举结果": true, "结果": true, "召开": true, "完成": true, "已完成": true, "当选": true,
+	"大会": true, "会议": true, "名单": true, "人员": true, "成员": true, "时间": true, "日期": true,
+	"开的": true, "开了": true, "举行": true, "进行": true, "聘任": true, "任命": true, "推选": true,
+	"选出": true, "其中": true, "以上": true, "如下": true, "分别是": true, "分别为": true, "等": true,
+	"共": true, "一共": true, "总共": true, "合计": true, "人": true, "名": true, "的": true,
+}
+
+// nameFirst rewrites 「选举崔宏为会长」 as 「会长 崔宏」: a name before its title.
+var nameFirst = regexp.MustCompile(`(?:选举|推选|聘任|任命|选出|由)?([\p{Han}·]{2,12}?)(?:为|任|担任)(副秘书长|秘书长|副会长|会长)`)
+
+// readRoster reads who holds or stands for each office, from the text after the command
+// word, in any punctuation: 「会长 崔宏 副会长 王芳、刘强 秘书长：李丽」, 「会长崔宏副会长王芳」.
+// Names keep their 「·」 (阿卜杜热合曼·艾买提江).
+func (b *Bot) readRoster(r *request, none string) (campaign.Roster, error) {
+	var ro campaign.Roster
+	text := nameFirst.ReplaceAllString(withoutDates(r), " $2 $1 ")
+	toks := rosterTokens(text, officeWords)
+	var extra []string
+	key := ""
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if isOffice(t) {
+			key = t
+			continue
+		}
+		if fillers[t] || notNames[t] {
+			continue
+		}
+		if key == "" {
+			continue // context before the first title: 选举是七月十号开的 …
+		}
+		if key == "理事会" || key == "理事会成员" || key == "理事" {
+			if p, ok := r.street.Rules.Council.Part(t); ok && i+1 < len(toks) {
+				if n, ok := number(strings.TrimRight(toks[i+1], "人名位")); ok {
+					if ro.Makeup == nil {
+						ro.Makeup = map[string]int{}
+					}
+					ro.Makeup[p.Name] += n
+					i++
+					continue
+				}
+			}
+			if n, part, ok := makeupCount(r, t); ok {
+				if ro.Makeup == nil {
+					ro.Makeup = map[string]int{}
+				}
+				ro.Makeup[part] += n
+				continue
+			}
+			if len(reader.Numbers(t)) > 0 {
+				continue // the council's size (共11人, 十一个人), read by counts
+			}
+		}
+		if !isName(t) {
+			extra = append(extra, t)
+			continue
+		}
+		switch key {
+		case "会长":
+			ro.President = append(ro.President, t)
+		case "副会长":
+			ro.VicePresidents = append(ro.VicePresidents, t)
+		case "秘书长":
+			ro.SecretaryGeneral = append(ro.SecretaryGeneral, t)
+		case "副秘书长":
+			ro.DeputySecretary = append(ro.DeputySecretary, t)
+		default:
+			ro.Council = append(ro.Council, t)
+		}
+	}
+	if ro.IsZero() && !hasCouncilCount(r) {
+		return ro, badf("%s", none)
+	}
+	if len(extra) > 0 {
+		return ro, badf("「%s」不知道是什么职务，请在姓名前写上会长、副会长、秘书长或理事", strings.Join(extra, " "))
+	}
+	return ro, nil
+}
+
+// makeupBefore reports whether a make-up part's name ends right before byte i of the line.
+func makeupBefore(r *request, i int) bool {
+	before := strings.TrimRight(r.line[:i], " ：:")
+	for _, p := range r.street.Rules.Council.Makeup {
+		for _, w := range append([]string{p.Name}, p.Aliases...) {
+			if strings.HasSuffix(before, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// makeupCount reads a make-up part glued to its count: 五老5, 贤达2人.
+func makeupCount(r *request, t string) (int, string, bool) {
+	i := strings.IndexFunc(t, unicode.IsDigit)
+	if i <= 0 {
+		return 0, "", false
+	}
+	p, ok := r.street.Rules.Council.Part(t[:i])
+	if !ok {
+		return 0, "", false
+	}
+	n, ok := number(strings.TrimRight(t[i:], "人名位"))
+	return n, p.Name, ok
+}
+
+func hasCouncilCount(r *request) bool {
+	v, _, err := counts(r, councilSlots)
+	return err == nil && v["council"] > 0
+}
+
+func isOffice(t string) bool {
+	for _, w := range officeWords {
+		if t == w {
+			return true
+		}
+	}
+	return false
+}
+
+// isCount reports a token that is a number, with or without its unit: 11, 11人, 十一人.
+func isCount(t string) bool {
+	ns := reader.Numbers(t)
+	if len(ns) != 1 || ns[0].Pos != 0 {
+		return false
+	}
+	rest := strings.TrimSpace(t[ns[0].End:])
+	return rest == "" || (utf8.RuneCountInString(rest) == 1 && strings.Contains("人名位个", rest))
+}
+
+// isName reports a plausible person's name: letters only (Han, Latin, with 「·」), 2 to
+// 20 of them.
+func isName(t string) bool {
+	n := utf8.RuneCountInString(t)
+	if n < 2 || n > 20 {
+		return false
+	}
+	for _, c := range t {
+		if !unicode.IsLetter(c) && c != '·' {
+			return false
+		}
+	}
+	return true
+}
+
+// nameAfter is the name after the title at toks[i], skipping fillers (组长是崔宏).
+func nameAfter(toks []string, i int) string {
+	for j := i + 1; j < len(toks); j++ {
+		t := toks[j]
+		if fillers[t] {
+			continue
+		}
+		for f := range fillers {
+			if rest, ok := strings.CutPrefix(t, f); ok && isName(rest) {
+				t = rest
+			}
+		}
+		if isName(t) {
+			return t
+		}
+		return ""
+	}
+	return ""
+}
+
+// rosterTokens splits text into words at spaces and punctuation (not 「·」), with each
+// title of titles a word of its own, so 「会长崔宏副会长王芳」 reads like 「会长 崔宏 副会长 王芳」.
+func rosterTokens(text string, titles []string) []string {
+	var b strings.Builder
+	rs := []rune(text)
+	for i := 0; i < len(rs); {
+		if rs[i] == '·' {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		if unicode.IsSpace(rs[i]) || unicode.IsPunct(rs[i]) || unicode.IsSymbol(rs[i]) {
+			b.WriteByte(' ')
+			i++
+			continue
+		}
+		matched := ""
+		for _, t := range titles {
+			if strings.HasPrefix(string(rs[i:min(len(rs), i+8)]), t) && len(t) > len(matched) {
+				matched = t
+			}
+		}
+		if matched != "" {
+			b.WriteString(" " + matched + " ")
+			i += utf8.RuneCountInString(matched)
+			continue
+		}
+		b.WriteRune(rs[i])
+		i++
+	}
+	return strings.Fields(b.String())
+}
+
+// withoutDates is the text after the command word with its dates blanked out.
+func withoutDates(r *request) string {
+	line := []byte(r.line)
+	for _, d := range reader.Dates(r.line, r.clock()) {
+		for i := d.Pos; i < d.End && i < len(line); i++ {
+			line[i] = ' '
+		}
+	}
+	if r.cmd.End <= len(line) {
+		return string(line[r.cmd.End:])
+	}
+	return r.rest
+}
+
+// otherCommunity names a community other than the sender's written in the sentence ("" if
+// none): a secretary files for their own community only.
+func otherCommunity(r *request) string {
+	for _, m := range reader.FindCommunities(r.line, r.street.CommunityNames()) {
+		if m.Name != r.who.Community {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+// communityArg matches the community a command names (typos and near sounds allowed,
+// asked back), or a usage error listing the street's communities.
+func communityArg(r *request, typed, example string) (string, error) {
+	if strings.TrimSpace(typed) == "" {
+		return "", badf(msgWhichCommunity, example)
+	}
+	switch m := reader.MatchCommunity(typed, r.street.CommunityNames()); m.Kind {
+	case reader.Exact:
+		return m.Name, nil
+	case reader.Close, reader.Several:
+		return "", askf("%s", m.Question())
+	}
+	return "", badf(msgNoSuchCommunity, r.street.Name, typed, strings.Join(r.street.CommunityNames(), "、"))
+}

@@ -1,0 +1,33 @@
+package reader
+
+import "testing"
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"会员　３２０，人口：６２００。", "会员 320，人口：6200。"},
+		{"  公示\t７月２日 \n", "公示 7月2日"},
+		{"阿卜杜热合曼·艾买提江", "阿卜杜热合曼·艾买提江"},
+		{"阿卜杜热合曼•艾买提江", "阿卜杜热合曼·艾买提江"},
+		{"阿卜杜热合曼・艾买提江", "阿卜杜热合曼·艾买提江"},
+		{"阿卜杜热合曼 ‧ 艾买提江", "阿卜杜热合曼·艾买提江"},
+		{"• 会员 320", "会员 320"},
+		{"人口 6,200", "人口 6,200"},
+		{"人口 6，200", "人口 6,200"},
+		{"会员40，人口800", "会员40，人口800"},
+		{"会员40,800", "会员40,800"},
+		{"9：30开会", "9:30开会"},
+		{"会员－5", "会员-5"},
+		{"7月2日—7月4日", "7月2日-7月4日"},
+		{"会员\u200b320", "会员 320"},
+		{"（已参加）", "(已参加)"},
+		{"５％", "5%"},
+		{"ＨＥＬＰ", "HELP"},
+	} {
+		if got := Normalize(tc.in); got != tc.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if again := Normalize(Normalize(tc.in)); again != Normalize(tc.in) {
+			t.Errorf("Normalize is not idempotent on %q: %q", tc.in, again)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"huanjie/campaign"
+)
+
+// Confirmation is something a person was asked to confirm with 「确认」: a filing that
+// looked wrong (held, not stored) or the undo of an approved filing.
+type Confirmation struct {
+	Kind    string           `json:"kind"`
+	Filing  *campaign.Filing `json:"filing,omitempty"`
+	Text    string           `json:"text,omitempty"` // the filing's long text
+	Raw     string           `json:"raw,omitempty"`  // the filing's message as typed
+	Stamp   string           `json:"stamp,omitempty"`
+	Expires time.Time        `json:"expires"`
+}
+
+// Confirmations keeps, per person, the one thing awaiting their 「确认」.
+type Confirmations interface {
+	// Hold keeps c for userid, replacing anything held before.
+	Hold(ctx context.Context, street, userid string, c Confirmation) error
+	// Take removes and returns what userid has held, nil when nothing or expired by now.
+	Take(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error)
+}
+
+var _ Confirmations = (*Redis)(nil)
+
+// Hold implements Confirmations. The key also expires in Redis a little after c does;
+// expiry is judged by the bot's clock so the embedded store behaves the same.
+func (r *Redis) Hold(ctx context.Context, street, userid string, c Confirmation) error {
+	js, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
+	}
+	if err := r.c.Set(ctx, r.k.confirm(street, userid), js, time.Hour).Err(); err != nil {
+		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
+	}
+	return nil
+}
+
+// KEYS confirm
+var takeScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v
+`)
+
+// Take implements Confirmations.
+func (r *Redis) Take(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error) {
+	js, err := takeScript.Run(ctx, r.c, []string{r.k.confirm(street, userid)}).Text()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: take confirmation of %s: %w", userid, err)
+	}
+	var c Confirmation
+	if err := json.Unmarshal([]byte(js), &c); err != nil {
+		return nil, fmt.Errorf("storage: take confirmation of %s: %w", userid, err)
+	}
+	if !now.Before(c.Expires) {
+		return nil, nil
+	}
+	return &c, nil
+}

@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The due-queue: one sorted set Pout:due for all streets, street → the earliest time
+// something of its outbox may be due. A deliverer asks it which streets have anything due
+// now (one command, whatever the number of streets) instead of asking every street every
+// second. It is a hint kept next to the outbox, not part of it (Cluster: the streets'
+// keys are in other slots): writers lower a street's time after queueing (ZADD LT), the
+// deliverer sets it from the outbox's head after a pass, and a periodic sweep over every
+// street (DueSweep) repairs whatever a crash between the two steps left behind.
+
+// hintDue lowers street's due time to at (or adds it).
+func (q *RedisOutbox) hintDue(ctx context.Context, street string, at time.Time) error {
+	err := q.r.c.ZAddLT(ctx, q.r.k.outDue(), redis.Z{Score: float64(at.UnixMilli()), Member: street}).Err()
+	if err != nil {
+		return fmt.Errorf("storage: due-queue hint for %s: %w", street, err)
+	}
+	return nil
+}
+
+// DueStreets returns the streets whose outbox may have something due by now.
+func (q *RedisOutbox) DueStreets(ctx context.Context, now time.Time) ([]string, error) {
+	out, err := q.r.c.ZRangeByScore(ctx, q.r.k.outDue(), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("storage: due streets: %w", err)
+	}
+	return out, nil
+}
+
+// head is the due time of street's first queued message (ok false when none).
+func (q *RedisOutbox) head(ctx context.Context, street string) (float64, bool, error) {
+	zs, err := q.r.c.ZRangeWithScores(ctx, q.r.k.outQ(street), 0, 0).Result()
+	if err != nil {
+		return 0, false, err
+	}
+	if len(zs) == 0 {
+		return 0, false, nil
+	}
+	return zs[0].Score, true, nil
+}
+
+// SettleDue sets street's due time from its outbox after a pass: its first message's due
+// time, or none. A paused street is looked at again after recheck. It reads the head again
+// after writing, so a message queued meanwhile is never left without a due time.
+func (q *RedisOutbox) SettleDue(ctx context.Context, street string, paused bool, now time.Time, recheck time.Duration) error {
+	wrap := func(err error) error { return fmt.Errorf("storage: settle due time of %s: %w", street, err) }
+	key := q.r.k.outDue()
+	h1, ok1, err := q.head(ctx, street)
+	if err != nil {
+		return wrap(err)
+	}
+	if ok1 && paused {
+		h1 = max(h1, float64(now.Add(recheck).UnixMilli()))
+	}
+	if ok1 {
+		err = q.r.c.ZAdd(ctx, key, redis.Z{Score: h1, Member: street}).Err()
+	} else {
+		err = q.r.c.ZRem(ctx, key, street).Err()
+	}
+	if err != nil {
+		return wrap(err)
+	}
+	h2, ok2, err := q.head(ctx, street)
+	if err != nil {
+		return wrap(err)
+	}
+	if ok2 && (!ok1 || h2 < h1) {
+		if paused {
+			h2 = max(h2, float64(now.Add(recheck).UnixMilli()))
+		}
+		if err := q.r.c.ZAddLT(ctx, key, redis.Z{Score: h2, Member: street}).Err(); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+// hinted tells the due-queue about a successful write. The write stands whatever the
+// hint does: a hint lost to a Redis error delays the message until the deliverers' next
+// sweep over every street, never loses it.
+func (q *RedisOutbox) hinted(ctx context.Context, street string, at time.Time, err error) error {
+	if err != nil {
+		return err
+	}
+	_ = q.hintDue(ctx, street, at)
+	return nil
+}
