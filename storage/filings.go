@@ -122,7 +122,12 @@ func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
 
 // KEYS cur, log, seq, changed
 // ARGV field, review JSON, community, item, by, at, raw
+// A review already stored as it is (the JSON carries who and when) is its own earlier
+// run, re-sent by go-redis after a stall: it is not stored and logged again.
 var reviewScript = redis.NewScript(changedLua + `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return 'already'
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 changed(KEYS[3], KEYS[4], ARGV[3])
 return redis.call('XADD', KEYS[2], '*', 'action', 'review', 'community', ARGV[3],

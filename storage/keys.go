@@ -68,6 +68,9 @@ import (
 //	P{st}:photos:<c>                LIST    Photo JSON in the order received, oldest first
 //	                                        (storage.Photo; "hash" is the content's sha256);
 //	                                        PhotoList numbers them from 1
+//	P{st}:photodel:<c>:<hash>       STRING  Photo JSON of the photo DeletePhotoHash removed, PX
+//	                                        10 min: the same call re-sent after a stall answers
+//	                                        what the first run did
 //	Pmsg:<id>                       HASH    the ledger of one WeCom msgid (Dedup), PEXPIRE ttl:
 //	                                        state      processing | done
 //	                                        owner      the attempt holding it (processing)
@@ -101,8 +104,14 @@ import (
 //	                                        (<chat> for its webhook, <chat>#bot for the bot's
 //	                                        pushes and replies) and a window of <per> ms;
 //	                                        PEXPIRE per
-//	P{st}:occ:<occ>                 STRING  Occurrence JSON, SET NX PX 120 days: the guard that
-//	                                        queues an occurrence once (EnqueueOnce)
+//	P{st}:occ:<occ>                 STRING  "<Occurrence JSON>\n<nonce of the call>", SET NX PX 120
+//	                                        days: the guard that queues an occurrence once
+//	                                        (EnqueueOnce; the nonce tells the call's own copy
+//	                                        re-sent after a stall from another replica's call)
+//	P{st}:out:enq:<sha1>            STRING  "1", PX 1 day: the Enqueue call whose messages' JSON
+//	                                        hash to <sha1> ran; its copy re-sent by go-redis after
+//	                                        a stall queues nothing again (the messages may have
+//	                                        gone out meanwhile)
 //	P{st}:occs                      LIST    Occurrence JSON, newest first, LTRIM 500
 //	P{st}:paused                    STRING  {"by":…,"at":…} while the street's reminders are
 //	                                        paused (暂停提醒); deleted by 恢复提醒
@@ -159,3 +168,9 @@ func (k keys) paused(st string) string  { return k.street(st) + ":paused" }
 func (k keys) away(st string) string { return k.street(st) + ":away" }
 
 func (k keys) photos(st, community string) string { return k.street(st) + ":photos:" + community }
+
+func (k keys) photoDeleted(st, community, hash string) string {
+	return k.street(st) + ":photodel:" + community + ":" + hash
+}
+
+func (k keys) outEnq(st, token string) string { return k.street(st) + ":out:enq:" + token }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -76,13 +77,32 @@ end
 return 1
 `
 
-var enqueueScript = redis.NewScript(enqueueLua)
-
-var enqueueOnceScript = redis.NewScript(`
-if not redis.call('SET', KEYS[4], ARGV[1], 'NX', 'PX', ARGV[2]) then
+// KEYS q, msg, order, enq (P{st}:out:enq:<token>)
+// ARGV "", token ttl ms, then as enqueueLua. A call whose token key exists already is
+// its own earlier run, re-sent by go-redis after a stall: it queues nothing again (the
+// messages may have been claimed or sent meanwhile) and returns 0.
+var enqueueScript = redis.NewScript(`
+if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then
   return 0
 end
-redis.call('LPUSH', KEYS[5], ARGV[1])
+` + enqueueLua)
+
+// enqueueTokenTTL is how long an Enqueue call is recognised when re-sent.
+const enqueueTokenTTL = 24 * time.Hour
+
+// KEYS q, msg, order, occ, occs
+// ARGV "<occurrence JSON>\n<call nonce>", occurrence ttl ms, then as enqueueLua.
+// The guard holding this call's own nonce is its earlier run, re-sent by go-redis after a
+// stall: 1 is returned, as the first run did, and nothing is queued again.
+var enqueueOnceScript = redis.NewScript(`
+if not redis.call('SET', KEYS[4], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[4]) == ARGV[1] then
+    return 1
+  end
+  return 0
+end
+local nl = string.find(ARGV[1], '\n', 1, true)
+redis.call('LPUSH', KEYS[5], string.sub(ARGV[1], 1, nl - 1))
 redis.call('LTRIM', KEYS[5], 0, ` + fmt.Sprint(occurrencesCap-1) + `)
 ` + enqueueLua)
 
@@ -151,7 +171,10 @@ func (q *RedisOutbox) EnqueueOnce(ctx context.Context, street string, o Occurren
 		return false, wrap(err)
 	}
 	k := q.r.k
-	args := append([]any{ojs, OccurrenceTTL.Milliseconds()}, margs...)
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	guard := string(ojs) + "\n" + hex.EncodeToString(nonce[:])
+	args := append([]any{guard, OccurrenceTTL.Milliseconds()}, margs...)
 	n, err := enqueueOnceScript.Run(ctx, q.r.c,
 		[]string{k.outQ(street), k.outMsg(street), k.outOrder(street), k.occ(street, o.ID), k.occs(street)},
 		args...).Int()
@@ -214,9 +237,17 @@ func (q *RedisOutbox) Enqueue(ctx context.Context, street string, msgs []OutMsg)
 		return wrap(err)
 	}
 	k := q.r.k
+	// The call's token: what it queues. A re-sent copy has the same messages, ids and all.
+	h := sha1.New()
+	for i := 2; i < len(args); i += 4 {
+		h.Write(args[i].([]byte))
+		h.Write([]byte{0})
+	}
+	token := hex.EncodeToString(h.Sum(nil))
 	// The loop of enqueueLua starts at ARGV[3], after the occurrence arguments.
-	args = append([]any{"", 0}, args...)
-	if err := enqueueScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street)}, args...).Err(); err != nil {
+	args = append([]any{"", enqueueTokenTTL.Milliseconds()}, args...)
+	err = enqueueScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street), k.outEnq(street, token)}, args...).Err()
+	if err != nil {
 		return wrap(err)
 	}
 	return q.hinted(ctx, street, earliest(msgs, q.r.now()), nil)

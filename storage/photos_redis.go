@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -13,10 +14,16 @@ var _ Photos = (*Redis)(nil)
 
 // KEYS photos, seq, changed
 // ARGV hash, photo JSON, max, community
-// Returns -1 if a photo with the hash is held, -2 if max photos are held, else the new count.
+// Returns -1 if a photo with the hash is held, -2 if max photos are held, else the new
+// count. The very record held already (same file, same time) is this call's own earlier
+// run, re-sent by go-redis after a stall: its place is returned, as the first run did,
+// so the caller keeps the file the record points to.
 var addPhotoScript = redis.NewScript(changedLua + `
 local held = redis.call('LRANGE', KEYS[1], 0, -1)
-for _, v in ipairs(held) do
+for i, v in ipairs(held) do
+  if v == ARGV[2] then
+    return i
+  end
   local ok, p = pcall(cjson.decode, v)
   if ok and type(p) == 'table' and p.hash == ARGV[1] then
     return -1
@@ -44,25 +51,33 @@ changed(KEYS[2], KEYS[3], ARGV[2])
 return v
 `)
 
-// KEYS photos, seq, changed
-// ARGV hash, community
-// Returns the removed photo JSON, or false if no photo has the hash.
+// KEYS photos, seq, changed, deleted (P{st}:photodel:<c>:<hash>)
+// ARGV hash, community, ms the deletion is remembered
+// Returns the removed photo JSON, or false if no photo has the hash. The removed JSON is
+// kept under the deleted key for a while, so the same call re-sent by go-redis after a
+// stall answers what the first run did instead of "no such photo".
 var deleteHashScript = redis.NewScript(changedLua + `
 for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local ok, p = pcall(cjson.decode, v)
   if ok and type(p) == 'table' and p.hash == ARGV[1] then
     redis.call('LREM', KEYS[1], 1, v)
     changed(KEYS[2], KEYS[3], ARGV[2])
+    redis.call('SET', KEYS[4], v, 'PX', ARGV[3])
     return v
   end
 end
-return false
+return redis.call('GET', KEYS[4])
 `)
+
+// photoDeletedTTL is how long DeletePhotoHash remembers a deletion (for its re-sent copy).
+const photoDeletedTTL = 10 * time.Minute
 
 // DeletePhotoHash removes the photo with the content hash (ErrNoSuchPhoto if none), in one
 // Lua step: unlike a position, a hash cannot come to mean another photo in between.
 func (r *Redis) DeletePhotoHash(ctx context.Context, street, community, hash string) (Photo, error) {
-	js, err := deleteHashScript.Run(ctx, r.c, []string{r.k.photos(street, community), r.k.seq(street), r.k.changed(street)}, hash, community).Text()
+	js, err := deleteHashScript.Run(ctx, r.c,
+		[]string{r.k.photos(street, community), r.k.seq(street), r.k.changed(street), r.k.photoDeleted(street, community, hash)},
+		hash, community, photoDeletedTTL.Milliseconds()).Text()
 	if errors.Is(err, redis.Nil) {
 		return Photo{}, ErrNoSuchPhoto
 	}
