@@ -271,19 +271,26 @@ func (s *Service) receive(ctx context.Context, street, streetName, community, by
 			"n", n, "bytes", p.Size, "size", fmt.Sprintf("%dx%d", width, height))
 		return res, nil
 	case errors.Is(err, storage.ErrDuplicatePhoto), errors.Is(err, storage.ErrPhotosFull):
-		s.remove(file)
 		res.Duplicate = errors.Is(err, storage.ErrDuplicatePhoto)
 		res.Full = !res.Duplicate
 		list, lerr := s.Store.PhotoList(ctx, street, community)
 		if lerr != nil {
+			// Whether a record points to the new file cannot be told: keep it.
 			return res, fmt.Errorf("photos: list %s/%s: %w", street, community, lerr)
 		}
 		res.Count = len(list)
 		for i, q := range list {
 			if res.Duplicate && q.Hash == p.Hash {
 				res.N = i + 1
+				if q.Path == p.Path {
+					// The record held is this very file (a store that ran the add twice):
+					// received, and the file stays.
+					res.Duplicate, res.Name = false, p.Name
+					return res, nil
+				}
 			}
 		}
+		s.remove(file)
 		return res, nil
 	}
 	// The record failed. If the failure came after Redis ran the script (a timeout on the

@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -560,5 +561,30 @@ func TestPhotoWorkIsLimited(t *testing.T) {
 	release()
 	if res := receive(t, s, photo(t, 1)); res.N != 1 {
 		t.Fatalf("after the worker is free: %+v", res)
+	}
+}
+
+// resendingStore runs every AddPhoto twice, as go-redis does when it re-sends the script
+// after a stall: the caller gets the second run's answer.
+type resendingStore struct{ storage.Photos }
+
+func (r resendingStore) AddPhoto(ctx context.Context, street, community string, p storage.Photo, max int) (int, error) {
+	if _, err := r.Photos.AddPhoto(ctx, street, community, p, max); err != nil {
+		return 0, err
+	}
+	return r.Photos.AddPhoto(ctx, street, community, p, max)
+}
+
+// TestPhotoThroughAStallKeepsItsFile: a photo whose record was re-sent after a stall is
+// received once, and its file stays where the record points, so 照片打包 finds it.
+func TestPhotoThroughAStallKeepsItsFile(t *testing.T) {
+	s := newService(t)
+	s.Store = resendingStore{s.Store}
+	res := receive(t, s, photo(t, 1))
+	if want := (Result{N: 1, Count: 1, Min: 6, Max: 10, Name: nameN("01")}); res != want {
+		t.Fatalf("a photo recorded through a stall: %+v, want %+v", res, want)
+	}
+	if err := s.Zip(t.Context(), street, streetName, comm, io.Discard); err != nil {
+		t.Fatalf("照片打包 after a photo recorded through a stall: %v", err)
 	}
 }
