@@ -61,6 +61,7 @@ type Embedded struct {
 	loggedScripts map[string]bool
 	clock         time.Time // the store's time, pinned before each command; never goes back
 	broken        error     // set when a write's durability is unknown: every later command fails
+	compactAt     int64     // after a failed compaction: the log size at which to try again
 	closed        bool
 }
 
@@ -204,7 +205,9 @@ func OpenEmbedded(ctx context.Context, path string, log *slog.Logger) (*Embedded
 		e.mu.Lock()
 		err := e.compactLocked()
 		e.mu.Unlock()
-		if err != nil {
+		if errors.Is(err, errRenameNotDurable) {
+			log.Warn("storage: the embedded snapshot may not survive a crash; its log is kept", "err", err)
+		} else if err != nil {
 			e.shutdown()
 			return nil, err
 		}
@@ -309,6 +312,10 @@ func (e *Embedded) Close() error {
 	var err error
 	if e.broken == nil {
 		err = e.compactLocked()
+		if errors.Is(err, errRenameNotDurable) {
+			e.log.Warn("storage: the embedded snapshot may not survive a crash; its log is kept", "err", err)
+			err = nil
+		}
 	}
 	e.closed = true
 	e.mu.Unlock()
@@ -346,8 +353,13 @@ func (e *Embedded) compactLocked() error {
 		return fmt.Errorf("storage: save embedded snapshot %s: %w", e.path, err)
 	}
 	if err := writeFileAtomic(e.path, append(data, '\n')); err != nil {
-		return fmt.Errorf("storage: save embedded snapshot %s: %w", e.path, err)
+		// The log still holds every write since the last durable snapshot: keep it (its
+		// records the new snapshot holds are skipped on replay), and try again only once
+		// it has grown by another compaction's worth.
+		e.compactAt = e.aof.size + e.compactBytes()
+		return fmt.Errorf("storage: save embedded snapshot %s (the log is kept): %w", e.path, err)
 	}
+	e.compactAt = 0
 	if err := e.aof.reset(); err != nil {
 		e.broken = fmt.Errorf("%w: empty the log after a snapshot: %v", ErrEmbeddedBroken, err)
 		return e.broken
@@ -574,7 +586,7 @@ func (e *Embedded) run(ctx context.Context, cmds []redis.Cmder, exec func(contex
 	for _, sha := range newScripts {
 		e.loggedScripts[sha] = true
 	}
-	if e.aof.size > e.compactBytes() {
+	if e.aof.size > max(e.compactBytes(), e.compactAt) {
 		if cerr := e.compactLocked(); cerr != nil {
 			// The write itself is safe in the log; compaction is tried again next time.
 			e.log.Error("storage: compacting the embedded log failed", "err", cerr)
@@ -795,9 +807,22 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	if d, err := os.Open(dir); err == nil { // persist the rename; best effort
-		_ = d.Sync()
-		d.Close()
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("%w: %w", errRenameNotDurable, err)
 	}
 	return nil
+}
+
+// errRenameNotDurable: the new file is in place, but a crash may still bring back the
+// old one (its folder could not be synced).
+var errRenameNotDurable = errors.New("the renamed file is in place but its folder could not be synced")
+
+// syncDir makes the renames in dir durable; replaced in tests.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -477,3 +477,56 @@ func TestEmbeddedLogFailureIsNotAcknowledged(t *testing.T) {
 		t.Errorf("read after the failure: %v", err)
 	}
 }
+
+// TestEmbeddedKeepsLogUnlessSnapshotDurable: when the folder cannot be synced after the
+// snapshot is renamed into place, the rename may be lost in a crash, leaving the older
+// snapshot. The log must then still hold the writes since that snapshot: a write
+// acknowledged before the compaction is found after such a crash.
+func TestEmbeddedKeepsLogUnlessSnapshotDurable(t *testing.T) {
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "data.json")
+	e := openAt(t, path)
+	defer e.Close()
+	c := e.Client()
+	if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	older, err := os.ReadFile(path) // the snapshot a lost rename leaves behind
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "acknowledged", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	syncDirOld := syncDir
+	syncDir = func(string) error { return errors.New("fsync: input/output error") }
+	defer func() { syncDir = syncDirOld }()
+	_ = e.Save() // the snapshot is renamed into place; whether that lasts is unknown
+	syncDir = syncDirOld
+
+	crashed := copyStore(t, path)
+	if err := os.WriteFile(crashed, older, 0o600); err != nil { // the rename did not last
+		t.Fatal(err)
+	}
+	e2 := openAt(t, crashed)
+	defer e2.Close()
+	if v := e2.Client().Get(ctx, "acknowledged").Val(); v != "1" {
+		t.Fatalf("an acknowledged write is lost: the log was emptied although the snapshot's rename was never synced")
+	}
+	if v := e2.Client().Get(ctx, "before").Val(); v != "1" {
+		t.Fatal("the older snapshot's write is lost")
+	}
+	// Writes go on; once the folder syncs again, the log is folded in as usual.
+	if err := c.Set(ctx, "after", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(path + ".aof"); err != nil || info.Size() != int64(len(logMagic)) {
+		t.Errorf("after a durable snapshot the log is %v, %v; want emptied", info, err)
+	}
+}
