@@ -21,7 +21,7 @@ const (
 	DefaultLease       = time.Minute
 	DefaultBatch       = 50
 	DefaultMaxAttempts = 12
-	// DefaultSweep is how often a pass looks at every street, not only the due ones.
+	// DefaultSweep is how often a pass checks every street's outbox, not only the due ones.
 	DefaultSweep = 30 * time.Second
 	// pausedRecheck is how soon a paused street with messages waiting is looked at again.
 	pausedRecheck = 30 * time.Second
@@ -85,8 +85,9 @@ type Deliverer struct {
 	Backoff func(attempt int) time.Duration
 	// MaxAttempts is how many failed pushes make a message fail for good, default 12.
 	MaxAttempts int
-	// Sweep is how often a pass looks at every street, not only those the due-queue names
-	// (default 30s): it finds what a lost due-queue hint left behind. The first pass sweeps.
+	// Sweep is how often a pass checks every street's outbox, in one pipeline, before it
+	// asks the due-queue (default 30s): it finds what a lost due-queue hint or a claim
+	// whose deliverer died left behind. The first pass sweeps.
 	Sweep time.Duration
 
 	sweptAt atomic.Int64 // when the last sweep ran (real time, unix ns)
@@ -168,10 +169,10 @@ func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// RunOnce makes one pass over the streets the due-queue names (every street, on a
+// RunOnce makes one pass over the streets the due-queue names (repaired first, on a
 // sweep): for each street that is not paused it claims due messages, batch after batch,
 // pushes them, and sets the street's next due time. An idle pass costs one Redis command
-// however many streets there are. It returns how many messages went out; the error joins
+// however many streets there are (three on a sweep). It returns how many messages went out; the error joins
 // the failures of every street (the other streets still get their turn) and ctx's error
 // if it ended the pass.
 func (d *Deliverer) RunOnce(ctx context.Context) (sent int, err error) {
@@ -195,8 +196,8 @@ func (d *Deliverer) RunOnce(ctx context.Context) (sent int, err error) {
 	return sent, errors.Join(errs...)
 }
 
-// dueStreets are the streets to look at now: those the due-queue names, or all of them
-// when a sweep is due.
+// dueStreets are the streets to look at now: those the due-queue names, after a sweep
+// has repaired it from every street's outbox when one is due (one pipeline for all).
 func (d *Deliverer) dueStreets(ctx context.Context, s settings) ([]string, error) {
 	sweep := d.Sweep
 	if sweep <= 0 {
@@ -204,7 +205,10 @@ func (d *Deliverer) dueStreets(ctx context.Context, s settings) ([]string, error
 	}
 	if real, last := time.Now(), d.sweptAt.Load(); last == 0 || real.Sub(time.Unix(0, last)) >= sweep {
 		if d.sweptAt.CompareAndSwap(last, real.UnixNano()) {
-			return d.Streets(), nil
+			if err := d.Outbox.SweepDue(ctx, d.Streets()); err != nil {
+				d.sweptAt.Store(0) // sweep again next pass
+				return nil, fmt.Errorf("deliver: %w", err)
+			}
 		}
 	}
 	due, err := d.Outbox.DueStreets(ctx, s.now())

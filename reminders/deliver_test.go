@@ -727,3 +727,51 @@ func TestDeliverDueQueue(t *testing.T) {
 		t.Fatalf("chat-a got %q", got)
 	}
 }
+
+// tripHook counts round trips to Redis: a command or a whole pipeline is one.
+type tripHook struct{ n atomic.Int64 }
+
+func (h *tripHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestDeliverSweepIsOnePipeline: the periodic sweep that finds what a lost due-queue hint
+// (or a claim whose deliverer died) left behind checks every street in one pipeline, not
+// one round trip per street, and still delivers the message whose hint was lost.
+func TestDeliverSweepIsOnePipeline(t *testing.T) {
+	e := newDeliverEnv(t, io.Discard)
+	e.group("chat-a")
+	c := redis.NewClient(&redis.Options{Addr: testredis.Addr()})
+	t.Cleanup(func() { c.Close() })
+	trips := &tripHook{}
+	c.AddHook(trips)
+	d := e.deliverer(nil)
+	d.Outbox = storage.NewRedis(c, e.prefix).Outbox()
+	d.Sweep = time.Nanosecond // every pass sweeps
+	for _, n := range []int{1, 500} {
+		streets := []string{deliverStreet}
+		for i := range n - 1 {
+			streets = append(streets, fmt.Sprintf("idle-%03d", i))
+		}
+		d.Streets = func() []string { return streets }
+		runOnce(t, d, 0)
+		trips.n.Store(0)
+		runOnce(t, d, 0)
+		if got := trips.n.Load(); got > 3 {
+			t.Errorf("a sweep over %d idle streets took %d round trips, want at most 3", n, got)
+		}
+	}
+	// A message whose due-queue hint was lost is found by the sweep.
+	e.enqueue(numbered("chat-a", 0, 1, deliverT0)...)
+	if err := c.ZRem(context.Background(), e.prefix+"out:due", deliverStreet).Err(); err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, d, 1)
+	if got := contents(e.fake.Messages(e.keys["chat-a"])); len(got) != 1 {
+		t.Fatalf("chat-a got %q", got)
+	}
+}

@@ -15,7 +15,8 @@ import (
 // second. It is a hint kept next to the outbox, not part of it (Cluster: the streets'
 // keys are in other slots): writers lower a street's time after queueing (ZADD LT), the
 // deliverer sets it from the outbox's head after a pass, and a periodic sweep over every
-// street (DueSweep) repairs whatever a crash between the two steps left behind.
+// street (SweepDue, one pipeline) repairs whatever a crash between the two steps, or a
+// deliverer that died holding a claim, left behind.
 
 // hintDue lowers street's due time to at (or adds it).
 func (q *RedisOutbox) hintDue(ctx context.Context, street string, at time.Time) error {
@@ -33,6 +34,39 @@ func (q *RedisOutbox) DueStreets(ctx context.Context, now time.Time) ([]string, 
 		return nil, fmt.Errorf("storage: due streets: %w", err)
 	}
 	return out, nil
+}
+
+// SweepDue repairs the due-queue for streets from their outboxes: each street whose
+// first queued message (due, retried or claimed by a deliverer that may have died) is
+// due earlier than the due-queue says is moved up to it. One pipeline reads every
+// street's head and one command writes what needs writing, however many streets.
+func (q *RedisOutbox) SweepDue(ctx context.Context, streets []string) error {
+	if len(streets) == 0 {
+		return nil
+	}
+	heads := make([]*redis.ZSliceCmd, len(streets))
+	_, err := q.r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, st := range streets {
+			heads[i] = p.ZRangeWithScores(ctx, q.r.k.outQ(st), 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: sweep the due-queue of %d streets: %w", len(streets), err)
+	}
+	var due []redis.Z
+	for i, st := range streets {
+		if zs := heads[i].Val(); len(zs) > 0 {
+			due = append(due, redis.Z{Score: zs[0].Score, Member: st})
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	if err := q.r.c.ZAddLT(ctx, q.r.k.outDue(), due...).Err(); err != nil {
+		return fmt.Errorf("storage: sweep the due-queue of %d streets: %w", len(streets), err)
+	}
+	return nil
 }
 
 // head is the due time of street's first queued message (ok false when none).

@@ -91,6 +91,10 @@ type Outbox interface {
 	// DueStreets lists the streets that may have a message due by now: one due-queue for
 	// all streets, kept by the writes above (storage/due.go).
 	DueStreets(ctx context.Context, now time.Time) ([]string, error)
+	// SweepDue moves each street up the due-queue to its outbox's first message (a lost
+	// hint, a claim whose deliverer died), for all streets in a constant number of
+	// round trips.
+	SweepDue(ctx context.Context, streets []string) error
 	// SettleDue sets a street's place in the due-queue from its outbox after a delivery
 	// pass (a paused street is looked at again after recheck).
 	SettleDue(ctx context.Context, street string, paused bool, now time.Time, recheck time.Duration) error
