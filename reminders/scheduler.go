@@ -29,15 +29,19 @@ import (
 	"huanjie/storage"
 )
 
-// Records is what the scheduler reads of the campaign's state: every community's record.
+// Records is what the scheduler reads of the campaign's state: every community's record,
+// of one street or of all at once (a tick).
 type Records interface {
 	Records(ctx context.Context, street string) (map[string]*campaign.Record, error)
+	RecordsOf(ctx context.Context, streets []string) (map[string]map[string]*campaign.Record, error)
 }
 
-// Bindings lists the people bound in chat and who is away (请假), for @-mentions.
+// Bindings lists the people bound in chat and who is away (请假), for @-mentions; ExtrasOf
+// reads them, with whether reminders are paused, for all streets at once (a tick).
 type Bindings interface {
 	Bound(ctx context.Context, street string) ([]campaign.Binding, error)
 	Away(ctx context.Context, street string) ([]campaign.Away, error)
+	ExtrasOf(ctx context.Context, streets []string) (map[string]storage.StreetExtras, error)
 }
 
 // Scheduler computes and queues reminders.
@@ -92,13 +96,52 @@ type slogPrintf struct{ l *slog.Logger }
 
 func (p slogPrintf) Printf(format string, args ...any) { p.l.Info(fmt.Sprintf(format, args...)) }
 
-// Tick records and queues every occurrence due by now, in every street.
+// Tick records and queues every occurrence due by now, in every street. Whatever the
+// number of streets it reads in three round trips (the records, then the bindings,
+// leaves and pauses, then which occurrences are recorded already); only an occurrence
+// that comes due costs a write.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.now()
-	var errs []error
+	ids := make([]string, len(s.Config.Streets))
 	for i := range s.Config.Streets {
-		if err := s.tickStreet(ctx, &s.Config.Streets[i], now); err != nil {
-			errs = append(errs, fmt.Errorf("street %s: %w", s.Config.Streets[i].ID, err))
+		ids[i] = s.Config.Streets[i].ID
+	}
+	records, err := s.Filings.RecordsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load records: %w", err)
+	}
+	extras, err := s.Bindings.ExtrasOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load bindings, leaves and pauses: %w", err)
+	}
+	lookback := s.Lookback
+	if lookback == 0 {
+		lookback = 7 * 24 * time.Hour
+	}
+	var errs []error
+	dues := make([][]occurrence, len(ids))
+	dueIDs := make(map[string][]string, len(ids))
+	for i := range s.Config.Streets {
+		st := &s.Config.Streets[i]
+		x := extras[st.ID]
+		state, err := s.newState(st, records[st.ID], x.Bound, x.Away)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("street %s: %w", st.ID, err))
+			continue
+		}
+		dues[i] = state.plan(now.Add(-lookback), now)
+		for _, o := range dues[i] {
+			dueIDs[st.ID] = append(dueIDs[st.ID], o.id)
+		}
+	}
+	recorded, err := s.Outbox.RecordedOf(ctx, dueIDs)
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("recorded occurrences: %w", err))...)
+	}
+	for i := range s.Config.Streets {
+		st := &s.Config.Streets[i]
+		if err := s.queue(ctx, st, dues[i], recorded[st.ID], extras[st.ID].Paused, now); err != nil {
+			errs = append(errs, fmt.Errorf("street %s: %w", st.ID, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -117,6 +160,11 @@ func (s *Scheduler) state(ctx context.Context, st *config.Street) (*streetState,
 	if err != nil {
 		return nil, fmt.Errorf("load leaves: %w", err)
 	}
+	return s.newState(st, records, bound, away)
+}
+
+// newState judges a street's records and gathers what its reminders are made from.
+func (s *Scheduler) newState(st *config.Street, records map[string]*campaign.Record, bound []campaign.Binding, away []campaign.Away) (*streetState, error) {
 	texts, err := parseTemplates(st.Reminders.Texts)
 	if err != nil {
 		return nil, err
@@ -138,28 +186,8 @@ func (s *Scheduler) state(ctx context.Context, st *config.Street) (*streetState,
 		days: newWorkdays(s.Config.Calendar), texts: texts, sendAt: clock{sh, sm}, nudgeAt: clock{nh, nm}}, nil
 }
 
-func (s *Scheduler) tickStreet(ctx context.Context, st *config.Street, now time.Time) error {
-	state, err := s.state(ctx, st)
-	if err != nil {
-		return err
-	}
-	paused, err := s.Outbox.Paused(ctx, st.ID)
-	if err != nil {
-		return fmt.Errorf("paused: %w", err)
-	}
-	lookback := s.Lookback
-	if lookback == 0 {
-		lookback = 7 * 24 * time.Hour
-	}
-	due := state.plan(now.Add(-lookback), now)
-	ids := make([]string, len(due))
-	for i, o := range due {
-		ids[i] = o.id
-	}
-	recorded, err := s.Outbox.Recorded(ctx, st.ID, ids)
-	if err != nil {
-		return fmt.Errorf("recorded occurrences: %w", err)
-	}
+// queue records each occurrence of due not recorded yet, with its messages.
+func (s *Scheduler) queue(ctx context.Context, st *config.Street, due []occurrence, recorded map[string]bool, paused bool, now time.Time) error {
 	for _, o := range due {
 		if recorded[o.id] {
 			continue

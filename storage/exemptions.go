@@ -173,6 +173,11 @@ func (r *Redis) Away(ctx context.Context, street string) ([]campaign.Away, error
 	if err != nil {
 		return nil, fmt.Errorf("storage: away of %s: %w", street, err)
 	}
+	return decodeAway(street, m)
+}
+
+// decodeAway decodes a street's away hash, ordered by userid.
+func decodeAway(street string, m map[string]string) ([]campaign.Away, error) {
 	out := make([]campaign.Away, 0, len(m))
 	for uid, js := range m {
 		var a campaign.Away

@@ -54,6 +54,8 @@ type Outbox interface {
 	// Recorded tells which of the occurrence ids are already recorded in a street, so a
 	// tick can skip building their messages (EnqueueOnce stays the guard).
 	Recorded(ctx context.Context, street string, ids []string) (map[string]bool, error)
+	// RecordedOf is Recorded for several streets (street → ids) in one round trip.
+	RecordedOf(ctx context.Context, ids map[string][]string) (map[string]map[string]bool, error)
 	// Occurrences returns the recorded occurrences of a street, newest first, at most n.
 	Occurrences(ctx context.Context, street string, n int) ([]Occurrence, error)
 	// Enqueue queues msgs unconditionally (a nudge asked for now).

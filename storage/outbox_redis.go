@@ -204,19 +204,36 @@ func (q *RedisOutbox) Occurrences(ctx context.Context, street string, n int) ([]
 
 // Recorded implements Outbox: one pipelined EXISTS per id.
 func (q *RedisOutbox) Recorded(ctx context.Context, street string, ids []string) (map[string]bool, error) {
-	pipe := q.r.c.Pipeline()
-	cmds := make([]*redis.IntCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.Exists(ctx, q.r.k.occ(street, id))
+	all, err := q.RecordedOf(ctx, map[string][]string{street: ids})
+	if err != nil {
+		return nil, err
 	}
-	if len(ids) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("storage: recorded occurrences of %s: %w", street, err)
+	return all[street], nil
+}
+
+// RecordedOf implements Outbox: one pipeline of EXISTS for the ids of every street.
+func (q *RedisOutbox) RecordedOf(ctx context.Context, ids map[string][]string) (map[string]map[string]bool, error) {
+	cmds := make(map[string][]*redis.IntCmd, len(ids))
+	n := 0
+	pipe := q.r.c.Pipeline()
+	for st, l := range ids {
+		cmds[st] = make([]*redis.IntCmd, len(l))
+		for i, id := range l {
+			cmds[st][i] = pipe.Exists(ctx, q.r.k.occ(st, id))
+			n++
 		}
 	}
-	out := make(map[string]bool, len(ids))
-	for i, id := range ids {
-		out[id] = cmds[i].Val() == 1
+	if n > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("storage: recorded occurrences of %d streets: %w", len(ids), err)
+		}
+	}
+	out := make(map[string]map[string]bool, len(ids))
+	for st, l := range ids {
+		out[st] = make(map[string]bool, len(l))
+		for i, id := range l {
+			out[st][id] = cmds[st][i].Val() == 1
+		}
 	}
 	return out, nil
 }

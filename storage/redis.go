@@ -177,6 +177,11 @@ func (r *Redis) Bound(ctx context.Context, street string) ([]campaign.Binding, e
 	if err != nil {
 		return nil, fmt.Errorf("storage: bindings of %s: %w", street, err)
 	}
+	return decodeBound(street, m)
+}
+
+// decodeBound decodes a street's bind hash, ordered by community, then userid.
+func decodeBound(street string, m map[string]string) ([]campaign.Binding, error) {
 	out := make([]campaign.Binding, 0, len(m))
 	for uid, js := range m {
 		var b campaign.Binding
