@@ -313,7 +313,7 @@ type Memo struct {
 }
 
 // JudgeStreet is Street.JudgeStreet, reusing what the last call judged of s when the
-// record and the day are the same.
+// record and the day are the same: when no record changed, the last state itself.
 func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *StreetState {
 	m.mu.Lock()
 	prev := m.last[s.ID]
@@ -322,6 +322,9 @@ func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *S
 		ss := s.JudgeStreet(records, today)
 		m.keep(ss)
 		return ss
+	}
+	if prev.unchanged(records) {
+		return prev
 	}
 	ss := &StreetState{Street: s, Today: today, Communities: make([]CommunityState, len(s.Communities))}
 	for i, c := range s.Communities {
@@ -344,6 +347,16 @@ func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *S
 	}
 	m.keep(ss)
 	return ss
+}
+
+// unchanged reports whether every community's record is the one ss was judged from.
+func (ss *StreetState) unchanged(records map[string]*Record) bool {
+	for i := range ss.Communities {
+		if cs := &ss.Communities[i]; records[cs.Name] != cs.Record {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Memo) keep(ss *StreetState) {

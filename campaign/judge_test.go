@@ -241,7 +241,16 @@ func TestMemoJudgesChangesOnly(t *testing.T) {
 			}
 		}
 	}
-	same("first", m.JudgeStreet(s, recs, today))
+	first := m.JudgeStreet(s, recs, today)
+	same("first", first)
+	// Asked again with nothing changed (every view of every request), the last
+	// judgement is the answer: nothing is judged or copied again.
+	if again := m.JudgeStreet(s, recs, today); again != first {
+		t.Fatalf("nothing changed, yet the memo made a new state")
+	}
+	if n := testing.AllocsPerRun(10, func() { m.JudgeStreet(s, recs, today) }); n != 0 {
+		t.Fatalf("nothing changed, yet judging again allocates %v times", n)
+	}
 	c := s.Communities[3].Name
 	changed := *recs[c]
 	changed.Filings = map[Item]*Filing{}

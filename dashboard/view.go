@@ -228,7 +228,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "bindings of "+st.ID, err)
 			return
 		}
-		p.Streets = append(p.Streets, s.streetView(s.memo.JudgeStreet(st, recs, today), st.PeopleOf(bound)))
+		p.Streets = append(p.Streets, s.streetView(s.memo().JudgeStreet(st, recs, today), st.PeopleOf(bound)))
 	}
 	s.render(w, r, http.StatusOK, "index", p)
 }

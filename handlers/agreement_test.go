@@ -326,7 +326,7 @@ func TestViewsAgree(t *testing.T) {
 
 	t.Run("dashboard", func(t *testing.T) {
 		srv := &dashboard.Server{Config: h.bot.Config, Filings: h.store, Photos: h.store, Bindings: h.store, Token: "t",
-			Clock: h.bot.Clock}
+			Clock: h.bot.Clock, Memo: h.bot.Memo}
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/dashboard/?token=t", nil))
 		body := w.Body.String()

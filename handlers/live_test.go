@@ -10,7 +10,7 @@ import (
 // withScheduler wires the real reminder scheduler, so 催一下 queues real nudges.
 func withScheduler(h *harness) *harness {
 	sched := &reminders.Scheduler{Config: h.bot.Config, Filings: h.store, Bindings: h.store, Outbox: h.outbox,
-		Clock: h.bot.Clock, Log: h.bot.Log, HowToFile: h.bot.HowToFile}
+		Clock: h.bot.Clock, Log: h.bot.Log, HowToFile: h.bot.HowToFile, Memo: h.bot.Memo}
 	h.bot.Reminders = sched
 	return h
 }

@@ -14,7 +14,7 @@ func (b *Bot) judged(r *request) (*campaign.StreetState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records of %s: %w", r.street.ID, err)
 	}
-	return b.memo.JudgeStreet(r.street, recs, r.today), nil
+	return b.Memo.JudgeStreet(r.street, recs, r.today), nil
 }
 
 // Answers are bounded by what fits a phone and WeCom's 20 480 bytes: totals first, then
