@@ -1,7 +1,9 @@
 package campaign
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -50,6 +52,8 @@ type CommunityState struct {
 	// Done counts items done (excused ones included); Problems items filed with
 	// problems; Late items late; Returned items the office returned; Exempt items excused.
 	Done, Total, Problems, Late, Returned, Exempt int
+	// MostDaysLate is how many days its longest-overdue item is late (0: none late).
+	MostDaysLate int32
 	// Complete: every item done and none with problems.
 	Complete bool
 	// Phase is the furthest step done (by phase number); zero when none.
@@ -120,6 +124,7 @@ func (s *Street) Judge(community string, rec *Record, today Date) CommunityState
 		}
 		if is.Late {
 			cs.Late++
+			cs.MostDaysLate = max(cs.MostDaysLate, is.DaysLate)
 		}
 		if is.Status == StatusReturned {
 			cs.Returned++
@@ -221,6 +226,33 @@ func (s *Street) JudgeStreet(records map[string]*Record, today Date) *StreetStat
 		ss.Communities[i] = cs
 	}
 	return ss
+}
+
+// Behind compares two communities by how far behind they are, the one that needs a call
+// first: most items late, then the longest overdue, then most items with problems or
+// returned, then fewest done. It is the one order every view lists communities in
+// when it lists the worst first.
+func Behind(a, b *CommunityState) int {
+	return cmp.Or(b.Late-a.Late, int(b.MostDaysLate)-int(a.MostDaysLate),
+		(b.Problems+b.Returned)-(a.Problems+a.Returned), a.Done-b.Done)
+}
+
+// WorstFirst orders communities by Behind, in their given order among equals; cs is
+// not changed.
+func WorstFirst(cs []*CommunityState) []*CommunityState {
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, Behind)
+	return out
+}
+
+// WorstFirst lists the street's communities by Behind, config order among equals.
+func (ss *StreetState) WorstFirst() []*CommunityState {
+	out := make([]*CommunityState, len(ss.Communities))
+	for i := range ss.Communities {
+		out[i] = &ss.Communities[i]
+	}
+	slices.SortStableFunc(out, Behind)
+	return out
 }
 
 // Community returns the state of one community (nil if not in the street).

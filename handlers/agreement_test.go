@@ -357,8 +357,26 @@ func TestViewsAgree(t *testing.T) {
 				t.Errorf("dashboard card %s says %q, want %q", cs.Name, progress, want)
 			}
 		}
+		// Worst first, as 哪些社区还没报 lists those that owe something.
+		var cards, owing []string
+		for _, m := range cardHead.FindAllStringSubmatch(body, -1) {
+			if cs := truth.Community(m[2]); cs != nil && cs.OwesAny() {
+				cards = append(cards, m[2])
+			}
+		}
+		for _, l := range strings.Split(h.say("quxin", "哪些社区还没报"), "\n") {
+			if m := listedName.FindStringSubmatch(l); m != nil {
+				owing = append(owing, m[1])
+			}
+		}
+		if !slices.Equal(cards, owing) {
+			t.Errorf("the dashboard puts first %v,\n哪些社区还没报 %v", cards, owing)
+		}
 	})
 }
+
+// listedName reads the community of a numbered line: 「3. **太平**：…」.
+var listedName = regexp.MustCompile(`^\d+\. \*\*([^*]+)\*\*`)
 
 // nudgeItems reads a nudge's lines 「· 社区、社区：事项（…）、事项、事项（…）」 into the
 // items each community is said to owe.

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"huanjie/campaign"
@@ -24,22 +23,6 @@ const (
 	maxLines    = 30
 	replyBudget = 16 << 10 // bytes of lines, leaving room for the totals and the ending
 )
-
-// worstFirst orders communities by how far behind they are: most late items, then most
-// problems, then fewest done; config order among equals.
-func worstFirst(cs []*campaign.CommunityState) []*campaign.CommunityState {
-	out := slices.Clone(cs)
-	slices.SortStableFunc(out, func(a, b *campaign.CommunityState) int {
-		switch {
-		case a.Late != b.Late:
-			return b.Late - a.Late
-		case a.Problems != b.Problems:
-			return b.Problems - a.Problems
-		}
-		return a.Done - b.Done
-	})
-	return out
-}
 
 // listing writes numbered lines while they fit; it returns how many were written.
 func listing(sb *strings.Builder, lines []string) int {
@@ -67,7 +50,7 @@ func (b *Bot) progress(r *request) (string, error) {
 		all[i] = &ss.Communities[i]
 	}
 	if len(all) > maxLines {
-		all = worstFirst(all)
+		all = campaign.WorstFirst(all)
 		sb.WriteString("\n最落后的社区：")
 	}
 	lines := make([]string, 0, min(len(all), maxLines+1))
@@ -147,7 +130,7 @@ func missingAll(r *request, ss *campaign.StreetState) string {
 	} else {
 		fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
 		lines := make([]string, 0, min(len(owing), maxLines+1))
-		for _, cs := range worstFirst(owing)[:min(len(owing), maxLines+1)] {
+		for _, cs := range campaign.WorstFirst(owing)[:min(len(owing), maxLines+1)] {
 			lines = append(lines, owesLine(cs))
 		}
 		if n := listing(&sb, lines); n < len(owing) {
