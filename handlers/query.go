@@ -128,7 +128,11 @@ func missingAll(r *request, ss *campaign.StreetState) string {
 	if len(owing) == 0 {
 		sb.WriteString("\n\n已经开始的事项，所有社区都报齐了。")
 	} else {
-		fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
+		if late > 0 {
+			fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
+		} else {
+			fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，都还没到截止日期。\n", len(owing), items)
+		}
 		lines := make([]string, 0, min(len(owing), maxLines+1))
 		for _, cs := range campaign.WorstFirst(owing)[:min(len(owing), maxLines+1)] {
 			lines = append(lines, owesLine(cs))
