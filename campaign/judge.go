@@ -91,6 +91,18 @@ func (c *CommunityState) OwesAny() bool {
 	return false
 }
 
+// Next is the item whose window opens next for the community (the street's NextStep,
+// unless excused): nil when none is still to open.
+func (c *CommunityState) Next() *ItemState {
+	var next *ItemState
+	for i := range c.Items {
+		if is := &c.Items[i]; is.Status == StatusNotOpen && (next == nil || is.Step.Start.Before(next.Step.Start)) {
+			next = is
+		}
+	}
+	return next
+}
+
 // WithProblems lists the items filed with problems.
 func (c *CommunityState) WithProblems() []*ItemState {
 	var out []*ItemState
@@ -181,14 +193,9 @@ func (s *Street) judgeItem(community string, def *Def, st *Step, rec *Record, to
 		is.Status = StatusPending
 	case is.Done:
 		is.Status = StatusFiled
-	case !st.Open(today):
-		is.Status = StatusNotOpen
-	case st.Overdue(today):
-		is.Status = StatusOverdue
-	case today == st.Due:
-		is.Status = StatusDueToday
 	default:
-		is.Status = StatusOpen
+		is.Status = [...]Status{StepNotOpen: StatusNotOpen, StepOpen: StatusOpen, StepDueToday: StatusDueToday,
+			StepClosed: StatusOverdue}[st.StateOn(today)]
 	}
 	if !is.Done {
 		is.Owing = st.Open(today)

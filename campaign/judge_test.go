@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +318,42 @@ func TestWorstFirst(t *testing.T) {
 	sub := WorstFirst([]*CommunityState{ss.Community("只欠最近的"), ss.Community("被退回"), ss.Community("前四项")})
 	if sub[0].Name != "前四项" || sub[1].Name != "被退回" || sub[2].Name != "只欠最近的" {
 		t.Errorf("subset: %s %s %s", sub[0].Name, sub[1].Name, sub[2].Name)
+	}
+}
+
+// TestStepStateOn: a step's window on a day, and the step that opens next, with the
+// steps listed by phase (the summary, phase 11, after steps that open later).
+func TestStepStateOn(t *testing.T) {
+	s := chengxi()
+	slices.SortStableFunc(s.Steps, func(a, b Step) int { return a.Phase - b.Phase })
+	s.Index()
+	rep, _ := s.Step(ItemRepresentatives) // 7月1日 to 7月6日
+	for _, tc := range []struct {
+		day  Date
+		want string
+		next Item
+	}{
+		{Date{2021, 6, 30}, "未开始", ItemRepresentatives},
+		{Date{2021, 7, 1}, "进行中", ItemSummary},
+		{Date{2021, 7, 6}, "今天截止", ItemSummary},
+		{Date{2021, 7, 7}, "已截止", ItemSummary},
+		{Date{2021, 7, 12}, "已截止", ItemDuties},
+		{Date{2021, 7, 21}, "已截止", ""},
+	} {
+		if got := rep.StateOn(tc.day).Word(); got != tc.want {
+			t.Errorf("%s: the representatives %s, want %s", tc.day, got, tc.want)
+		}
+		var next Item
+		if st := s.NextStep(tc.day); st != nil {
+			next = st.Item
+		}
+		var cnext Item
+		cs := s.Judge("大辛", nil, tc.day)
+		if is := cs.Next(); is != nil {
+			cnext = is.Def.ID
+		}
+		if next != tc.next || cnext != tc.next {
+			t.Errorf("%s: next step %q, the community's next %q, want %q", tc.day, next, cnext, tc.next)
+		}
 	}
 }

@@ -69,6 +69,12 @@ func (is *ItemState) Word() string {
 
 const wordExempt = "免报"
 
+// Word says where a step's window stands in a few characters: 未开始, 进行中, 今天截止,
+// 已截止.
+func (s StepState) Word() string {
+	return [...]string{StepNotOpen: "未开始", StepOpen: "进行中", StepDueToday: "今天截止", StepClosed: "已截止"}[s]
+}
+
 // ExemptText says an excused item with its reason: 「免报（会员大会代替）」.
 func (e *Exemption) Text() string {
 	if e.Reason == "" {

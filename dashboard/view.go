@@ -287,11 +287,8 @@ func (s *Server) communityView(st *campaign.Street, cs *campaign.CommunityState,
 		c.Problems = append(c.Problems, problemView{Icon: is.Status.Icon(), Label: is.Def.Label, Problems: is.Problems})
 	}
 	if len(c.Owes) == 0 && !cs.Complete {
-		for i := range cs.Items {
-			if is := &cs.Items[i]; is.Status == campaign.StatusNotOpen {
-				c.Next = fmt.Sprintf(fmtNext, is.Def.Label, st.Summary(is))
-				break
-			}
+		if is := cs.Next(); is != nil {
+			c.Next = fmt.Sprintf(fmtNext, is.Def.Label, st.Summary(is))
 		}
 	}
 	return c

@@ -141,7 +141,7 @@ func missingAll(r *request, ss *campaign.StreetState) string {
 			fmt.Fprintf(&sb, "\n\n其余 %d 个社区没有列出，发「哪些社区还没报 事项」按事项看，或发「导出」看全部。", len(owing)-n)
 		}
 	}
-	if next := nextStep(r); next != nil {
+	if next := r.street.NextStep(r.today); next != nil {
 		fmt.Fprintf(&sb, "\n\n下一项：%s，%s开始，%s截止。", next.Item.Label(), next.Start, next.Due)
 	}
 	return sb.String()
@@ -174,18 +174,6 @@ func owesLine(cs *campaign.CommunityState) string {
 
 // manyOwed is how many owed items a line lists before it counts them instead.
 const manyOwed = 6
-
-// nextStep is the step that opens next.
-func nextStep(r *request) *campaign.Step {
-	var next *campaign.Step
-	for i := range r.street.Steps {
-		st := &r.street.Steps[i]
-		if !st.Open(r.today) && (next == nil || st.Start.Before(next.Start)) {
-			next = st
-		}
-	}
-	return next
-}
 
 // names lists communities owing item, marking those whose filing was returned.
 func names(cs []*campaign.CommunityState, item campaign.Item) string {
