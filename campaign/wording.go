@@ -214,6 +214,19 @@ func (r Roster) Describe() string {
 	return strings.Join(parts, "，")
 }
 
+// Describe says the rule in a few words: 「JPG，6-10 张」, or 「JPG，至少 6 张」 without
+// an upper bound.
+func (r PhotoRule) Describe() string {
+	n := fmt.Sprintf("%d-%d 张", r.Min, r.Max)
+	if r.Max <= 0 {
+		n = fmt.Sprintf("至少 %d 张", r.Min)
+	}
+	if r.Format == "" {
+		return n
+	}
+	return strings.ToUpper(r.Format) + "，" + n
+}
+
 // PhotoText says a photo count against the rule: 「7 张」, 「3 张（还需 3 张）」,
 // 「12 张（超过上限 10 张）」.
 func (r PhotoRule) PhotoText(n int) string {

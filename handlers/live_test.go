@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"huanjie/bot"
 	"huanjie/campaign"
 	"huanjie/reminders"
 )
@@ -138,5 +139,19 @@ func TestNudgeWhenAllFiled(t *testing.T) {
 	})
 	if got := h.notices(); len(got) != 0 {
 		t.Errorf("nobody is late, yet 催一下 pushed %d messages: %q", len(got), got[0].Text)
+	}
+}
+
+// TestWelcomeSaysTheStreetsPhotoRule: the 1:1 welcome says the street's photo rule, not
+// the example's 6-10.
+func TestWelcomeSaysTheStreetsPhotoRule(t *testing.T) {
+	h := newHarness(t)
+	h.bot.Config.Streets[0].Rules.Photos = campaign.PhotoRule{Min: 8, Max: 12, Format: "jpg"}
+	welcome := h.bot.Handle(context.Background(), bot.Message{MsgID: "w", ChatType: "single", From: bot.From{UserID: "cuihong"},
+		MsgType: "event", Event: &struct {
+			EventType string `json:"eventtype"`
+		}{EventType: bot.EventEnterChat}}).Markdown
+	if !strings.Contains(welcome, "换届照片（JPG，8-12 张）请直接发在这个单聊里") {
+		t.Errorf("welcome:\n%s", welcome)
 	}
 }

@@ -155,9 +155,6 @@ func owesLine(cs *campaign.CommunityState) string {
 	var words []string
 	for _, is := range owes {
 		w := is.Def.Words[0]
-		if is.Def.Kind == campaign.KindPhotos {
-			w = "照片"
-		}
 		if is.Status == campaign.StatusReturned {
 			w += "（被退回）"
 		}
