@@ -73,3 +73,46 @@ func TestExemptionsInTheJudgement(t *testing.T) {
 		t.Errorf("without the exemptions the election should wait for the publicity and 初审")
 	}
 }
+
+// TestRecordWithKeepsTheRest: a record with one more filing (what a filing's reply is
+// judged on) is judged as the stored record will be: excused items stay excused, photos
+// and reviews stay, and the record it came from is untouched.
+func TestRecordWithKeepsTheRest(t *testing.T) {
+	s := chengxi()
+	day := Date{2021, 7, 12}
+	at := time.Date(2021, 7, 5, 9, 0, 0, 0, Shanghai)
+	b := newBook()
+	b.file("凤凰园", ItemCandidates, Value{Roster: Roster{President: []string{"徐海峰"}, VicePresidents: []string{"王芳"}, SecretaryGeneral: []string{"李丽"}}}).
+		review(ItemCandidates, ReviewApproved, "")
+	b.rec.Photos = 7
+	b.rec.Exemptions = map[Item]*Exemption{ItemPublicity: {Item: ItemPublicity, Reason: "会员大会，无需公示", By: "luolimei", At: at}}
+	election := Filing{Community: "凤凰园", Item: ItemElection, At: at, Value: Value{Date: Date{2021, 7, 10},
+		Roster: Roster{President: []string{"徐海峰"}, VicePresidents: []string{"王芳"}, SecretaryGeneral: []string{"李丽"}, CouncilSize: 9}}}
+
+	for _, tc := range []struct {
+		name   string
+		rec    *Record
+		item   Item
+		status Status
+	}{
+		{"the excused publicity stays excused", &b.rec, ItemPublicity, StatusExempt},
+		{"the election waits for nothing excused", &b.rec, ItemElection, StatusPending},
+		{"the approval stays", &b.rec, ItemCandidates, StatusApproved},
+		{"the photos stay", &b.rec, ItemPhotos, StatusFiled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := s.Judge("凤凰园", tc.rec.With(election), day)
+			is := cs.Item(tc.item)
+			if is.Status != tc.status || len(is.Problems) > 0 {
+				t.Errorf("%s: %s %q, want %s", tc.item, is.Word(), is.Problems, (&ItemState{Def: is.Def, Status: tc.status}).Word())
+			}
+			if tc.rec.Ref(ItemElection) != nil {
+				t.Errorf("With changed the record it copied")
+			}
+		})
+	}
+	var none *Record
+	if f := none.With(election).Ref(ItemElection); f == nil || f.Value.Date != election.Value.Date {
+		t.Errorf("an empty record with the election: %+v", f)
+	}
+}

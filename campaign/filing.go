@@ -126,6 +126,25 @@ type Record struct {
 	Exemptions map[Item]*Exemption // nil: none
 }
 
+// With returns a copy of r (nil: an empty record) with f as the current filing of its
+// item: everything else on file (reviews, photos, exemptions) is kept, so the copy is
+// judged as the record will read once f is stored. r is not modified; the copy shares
+// its read-only parts.
+func (r *Record) With(f Filing) *Record {
+	var out Record
+	if r != nil {
+		out = *r // every field, so one added later is not dropped
+	}
+	out.Filings = make(map[Item]*Filing, len(out.Filings)+1)
+	if r != nil {
+		for k, v := range r.Filings {
+			out.Filings[k] = v
+		}
+	}
+	out.Filings[f.Item] = &f
+	return &out
+}
+
 // ReviewOf returns the office's decision on the current version of item: its status and
 // the review (nil while pending or when nothing is filed).
 func (r *Record) ReviewOf(item Item) (string, *Review) {

@@ -1,7 +1,9 @@
 package campaign
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -50,6 +52,8 @@ type CommunityState struct {
 	// Done counts items done (excused ones included); Problems items filed with
 	// problems; Late items late; Returned items the office returned; Exempt items excused.
 	Done, Total, Problems, Late, Returned, Exempt int
+	// MostDaysLate is how many days its longest-overdue item is late (0: none late).
+	MostDaysLate int32
 	// Complete: every item done and none with problems.
 	Complete bool
 	// Phase is the furthest step done (by phase number); zero when none.
@@ -87,6 +91,18 @@ func (c *CommunityState) OwesAny() bool {
 	return false
 }
 
+// Next is the item whose window opens next for the community (the street's NextStep,
+// unless excused): nil when none is still to open.
+func (c *CommunityState) Next() *ItemState {
+	var next *ItemState
+	for i := range c.Items {
+		if is := &c.Items[i]; is.Status == StatusNotOpen && (next == nil || is.Step.Start.Before(next.Step.Start)) {
+			next = is
+		}
+	}
+	return next
+}
+
 // WithProblems lists the items filed with problems.
 func (c *CommunityState) WithProblems() []*ItemState {
 	var out []*ItemState
@@ -120,6 +136,7 @@ func (s *Street) Judge(community string, rec *Record, today Date) CommunityState
 		}
 		if is.Late {
 			cs.Late++
+			cs.MostDaysLate = max(cs.MostDaysLate, is.DaysLate)
 		}
 		if is.Status == StatusReturned {
 			cs.Returned++
@@ -176,14 +193,9 @@ func (s *Street) judgeItem(community string, def *Def, st *Step, rec *Record, to
 		is.Status = StatusPending
 	case is.Done:
 		is.Status = StatusFiled
-	case !st.Open(today):
-		is.Status = StatusNotOpen
-	case st.Overdue(today):
-		is.Status = StatusOverdue
-	case today == st.Due:
-		is.Status = StatusDueToday
 	default:
-		is.Status = StatusOpen
+		is.Status = [...]Status{StepNotOpen: StatusNotOpen, StepOpen: StatusOpen, StepDueToday: StatusDueToday,
+			StepClosed: StatusOverdue}[st.StateOn(today)]
 	}
 	if !is.Done {
 		is.Owing = st.Open(today)
@@ -221,6 +233,33 @@ func (s *Street) JudgeStreet(records map[string]*Record, today Date) *StreetStat
 		ss.Communities[i] = cs
 	}
 	return ss
+}
+
+// Behind compares two communities by how far behind they are, the one that needs a call
+// first: most items late, then the longest overdue, then most items with problems or
+// returned, then fewest done. It is the one order every view lists communities in
+// when it lists the worst first.
+func Behind(a, b *CommunityState) int {
+	return cmp.Or(b.Late-a.Late, int(b.MostDaysLate)-int(a.MostDaysLate),
+		(b.Problems+b.Returned)-(a.Problems+a.Returned), a.Done-b.Done)
+}
+
+// WorstFirst orders communities by Behind, in their given order among equals; cs is
+// not changed.
+func WorstFirst(cs []*CommunityState) []*CommunityState {
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, Behind)
+	return out
+}
+
+// WorstFirst lists the street's communities by Behind, config order among equals.
+func (ss *StreetState) WorstFirst() []*CommunityState {
+	out := make([]*CommunityState, len(ss.Communities))
+	for i := range ss.Communities {
+		out[i] = &ss.Communities[i]
+	}
+	slices.SortStableFunc(out, Behind)
+	return out
 }
 
 // Community returns the state of one community (nil if not in the street).
@@ -313,7 +352,7 @@ type Memo struct {
 }
 
 // JudgeStreet is Street.JudgeStreet, reusing what the last call judged of s when the
-// record and the day are the same.
+// record and the day are the same: when no record changed, the last state itself.
 func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *StreetState {
 	m.mu.Lock()
 	prev := m.last[s.ID]
@@ -322,6 +361,9 @@ func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *S
 		ss := s.JudgeStreet(records, today)
 		m.keep(ss)
 		return ss
+	}
+	if prev.unchanged(records) {
+		return prev
 	}
 	ss := &StreetState{Street: s, Today: today, Communities: make([]CommunityState, len(s.Communities))}
 	for i, c := range s.Communities {
@@ -344,6 +386,16 @@ func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *S
 	}
 	m.keep(ss)
 	return ss
+}
+
+// unchanged reports whether every community's record is the one ss was judged from.
+func (ss *StreetState) unchanged(records map[string]*Record) bool {
+	for i := range ss.Communities {
+		if cs := &ss.Communities[i]; records[cs.Name] != cs.Record {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Memo) keep(ss *StreetState) {

@@ -1,6 +1,8 @@
 package campaign
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,7 +243,16 @@ func TestMemoJudgesChangesOnly(t *testing.T) {
 			}
 		}
 	}
-	same("first", m.JudgeStreet(s, recs, today))
+	first := m.JudgeStreet(s, recs, today)
+	same("first", first)
+	// Asked again with nothing changed (every view of every request), the last
+	// judgement is the answer: nothing is judged or copied again.
+	if again := m.JudgeStreet(s, recs, today); again != first {
+		t.Fatalf("nothing changed, yet the memo made a new state")
+	}
+	if n := testing.AllocsPerRun(10, func() { m.JudgeStreet(s, recs, today) }); n != 0 {
+		t.Fatalf("nothing changed, yet judging again allocates %v times", n)
+	}
 	c := s.Communities[3].Name
 	changed := *recs[c]
 	changed.Filings = map[Item]*Filing{}
@@ -252,4 +263,97 @@ func TestMemoJudgesChangesOnly(t *testing.T) {
 		t.Fatalf("%s emptied still shows %d done", c, ss.Communities[3].Done)
 	}
 	same("next day", m.JudgeStreet(s, recs, today.AddDays(30)))
+}
+
+// TestWorstFirst: the one order of every worst-first list — most items late, then the
+// longest overdue, then most problems or returns, then fewest done; config order among
+// equals — judged from real records.
+func TestWorstFirst(t *testing.T) {
+	s := chengxi()
+	day := Date{2021, 7, 12}
+	roster := Roster{President: []string{"甲"}, VicePresidents: []string{"乙"}, SecretaryGeneral: []string{"丙"}}
+	files := func(c string, v Value, items ...Item) *book {
+		b := newBook()
+		for _, it := range items {
+			b.file(c, it, v)
+		}
+		return b
+	}
+	ok := Value{Leader: "甲", Members: 60, Population: 900, Count: 30, Roster: roster}
+	bad := Value{Members: 10, Population: 900, Count: 20, Roster: roster} // both too few
+	recs := map[string]*Record{
+		// late with the representatives, publicity and candidates, 6 days at most
+		"只欠最近的": &files("只欠最近的", ok, ItemLeadingGroup, ItemMembers, ItemMemberGroups, ItemContactHouseholds, ItemTraining).rec,
+		// late with the leading group (22 days), the publicity and the returned candidates
+		"被退回": &files("被退回", ok, ItemMembers, ItemMemberGroups, ItemContactHouseholds, ItemTraining, ItemRepresentatives, ItemCandidates).
+			review(ItemCandidates, ReviewReturned, "重报").rec,
+		// late with the first 4 phases' items done, 4 items late
+		"前四项": &files("前四项", ok, ItemLeadingGroup, ItemMembers, ItemMemberGroups, ItemContactHouseholds).rec,
+		// late with the leading group, the training and the publicity; two problems
+		"有问题": &files("有问题", bad, ItemMembers, ItemMemberGroups, ItemContactHouseholds, ItemRepresentatives, ItemCandidates).
+			review(ItemCandidates, ReviewApproved, "").rec,
+		"什么都没报": nil,
+	}
+	s.Communities = nil
+	for _, c := range []string{"只欠最近的", "被退回", "前四项", "有问题", "什么都没报"} { // config order
+		s.Communities = append(s.Communities, Community{Name: c, Population: 900})
+	}
+	s.Index()
+	ss := s.JudgeStreet(recs, day)
+	var got []string
+	for _, cs := range ss.WorstFirst() {
+		got = append(got, fmt.Sprintf("%s 逾期%d(%d天) 问题%d 退回%d 已报%d", cs.Name, cs.Late, cs.MostDaysLate, cs.Problems, cs.Returned, cs.Done))
+	}
+	want := []string{
+		"什么都没报 逾期8(22天) 问题0 退回0 已报0",
+		"前四项 逾期4(6天) 问题0 退回0 已报4",
+		"有问题 逾期3(22天) 问题2 退回0 已报5",
+		"被退回 逾期3(22天) 问题0 退回1 已报5",
+		"只欠最近的 逾期3(6天) 问题0 退回0 已报5",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("worst first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A subset keeps the same order.
+	sub := WorstFirst([]*CommunityState{ss.Community("只欠最近的"), ss.Community("被退回"), ss.Community("前四项")})
+	if sub[0].Name != "前四项" || sub[1].Name != "被退回" || sub[2].Name != "只欠最近的" {
+		t.Errorf("subset: %s %s %s", sub[0].Name, sub[1].Name, sub[2].Name)
+	}
+}
+
+// TestStepStateOn: a step's window on a day, and the step that opens next, with the
+// steps listed by phase (the summary, phase 11, after steps that open later).
+func TestStepStateOn(t *testing.T) {
+	s := chengxi()
+	slices.SortStableFunc(s.Steps, func(a, b Step) int { return a.Phase - b.Phase })
+	s.Index()
+	rep, _ := s.Step(ItemRepresentatives) // 7月1日 to 7月6日
+	for _, tc := range []struct {
+		day  Date
+		want string
+		next Item
+	}{
+		{Date{2021, 6, 30}, "未开始", ItemRepresentatives},
+		{Date{2021, 7, 1}, "进行中", ItemSummary},
+		{Date{2021, 7, 6}, "今天截止", ItemSummary},
+		{Date{2021, 7, 7}, "已截止", ItemSummary},
+		{Date{2021, 7, 12}, "已截止", ItemDuties},
+		{Date{2021, 7, 21}, "已截止", ""},
+	} {
+		if got := rep.StateOn(tc.day).Word(); got != tc.want {
+			t.Errorf("%s: the representatives %s, want %s", tc.day, got, tc.want)
+		}
+		var next Item
+		if st := s.NextStep(tc.day); st != nil {
+			next = st.Item
+		}
+		var cnext Item
+		cs := s.Judge("大辛", nil, tc.day)
+		if is := cs.Next(); is != nil {
+			cnext = is.Def.ID
+		}
+		if next != tc.next || cnext != tc.next {
+			t.Errorf("%s: next step %q, the community's next %q, want %q", tc.day, next, cnext, tc.next)
+		}
+	}
 }

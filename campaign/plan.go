@@ -62,6 +62,41 @@ func (s Step) Open(day Date) bool { return s.Start.IsZero() || !day.Before(s.Sta
 // Overdue reports whether day is past the step's due date.
 func (s Step) Overdue(day Date) bool { return !s.Due.IsZero() && day.After(s.Due) }
 
+// StepState is where a step's window stands on a day, whatever anyone filed.
+type StepState uint8
+
+const (
+	StepNotOpen  StepState = iota // before its start
+	StepOpen                      // open, due later
+	StepDueToday                  // open, due today
+	StepClosed                    // past its due date
+)
+
+// StateOn says where the step's window stands on day.
+func (s Step) StateOn(day Date) StepState {
+	switch {
+	case !s.Open(day):
+		return StepNotOpen
+	case s.Overdue(day):
+		return StepClosed
+	case !s.Due.IsZero() && day == s.Due:
+		return StepDueToday
+	}
+	return StepOpen
+}
+
+// NextStep is the step whose window opens next after day: the earliest start still to
+// come, the first listed among equals; nil when every window is open.
+func (s *Street) NextStep(day Date) *Step {
+	var next *Step
+	for i := range s.Steps {
+		if st := &s.Steps[i]; !st.Open(day) && (next == nil || st.Start.Before(next.Start)) {
+			next = st
+		}
+	}
+	return next
+}
+
 // Group is one group chat of a street and the environment variable holding its webhook key.
 type Group struct {
 	ChatID        string   `yaml:"chatid"`

@@ -69,6 +69,12 @@ func (is *ItemState) Word() string {
 
 const wordExempt = "免报"
 
+// Word says where a step's window stands in a few characters: 未开始, 进行中, 今天截止,
+// 已截止.
+func (s StepState) Word() string {
+	return [...]string{StepNotOpen: "未开始", StepOpen: "进行中", StepDueToday: "今天截止", StepClosed: "已截止"}[s]
+}
+
 // ExemptText says an excused item with its reason: 「免报（会员大会代替）」.
 func (e *Exemption) Text() string {
 	if e.Reason == "" {
@@ -206,6 +212,19 @@ func (r Roster) Describe() string {
 		parts = append(parts, fmt.Sprintf("理事会 %d 人", n))
 	}
 	return strings.Join(parts, "，")
+}
+
+// Describe says the rule in a few words: 「JPG，6-10 张」, or 「JPG，至少 6 张」 without
+// an upper bound.
+func (r PhotoRule) Describe() string {
+	n := fmt.Sprintf("%d-%d 张", r.Min, r.Max)
+	if r.Max <= 0 {
+		n = fmt.Sprintf("至少 %d 张", r.Min)
+	}
+	if r.Format == "" {
+		return n
+	}
+	return strings.ToUpper(r.Format) + "，" + n
 }
 
 // PhotoText says a photo count against the rule: 「7 张」, 「3 张（还需 3 张）」,

@@ -55,8 +55,19 @@ type Server struct {
 	// Prefix is the path the dashboard is mounted at, with a trailing slash
 	// (DefaultPrefix if empty). Requests must carry it; links are built from it.
 	Prefix string
+	// Memo keeps the last judgement of each street; share the bot's so a street is judged
+	// once for the chat and the dashboard (nil: the dashboard's own).
+	Memo *campaign.Memo
 
-	memo campaign.Memo // judges again only the communities that changed
+	own campaign.Memo
+}
+
+// memo is the shared memo, or the dashboard's own.
+func (s *Server) memo() *campaign.Memo {
+	if s.Memo != nil {
+		return s.Memo
+	}
+	return &s.own
 }
 
 // Records is what the dashboard reads of the campaign's state.

@@ -1,5 +1,7 @@
 package dashboard
 
+import "huanjie/campaign"
+
 // uiText holds every word the dashboard shows, so the wording lives in one place.
 // Templates read it as .T; the Go code formats the few sentences with numbers in them.
 type uiText struct {
@@ -62,7 +64,7 @@ var ui = uiText{
 	Streets:          "街道",
 	Back:             "‹ 返回总览",
 	StepsHeading:     "各项报送",
-	PhotosHeading:    "换届照片",
+	PhotosHeading:    campaign.ItemPhotos.Label(),
 	DownloadZip:      "下载全部照片（zip）",
 	NoPhotos:         "还没有收到照片。",
 	PhotoRule:        "要求 %d–%d 张",

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,7 +227,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "bindings of "+st.ID, err)
 			return
 		}
-		p.Streets = append(p.Streets, s.streetView(s.memo.JudgeStreet(st, recs, today), st.PeopleOf(bound)))
+		p.Streets = append(p.Streets, s.streetView(s.memo().JudgeStreet(st, recs, today), st.PeopleOf(bound)))
 	}
 	s.render(w, r, http.StatusOK, "index", p)
 }
@@ -244,37 +243,10 @@ func (s *Server) streetView(ss *campaign.StreetState, people *campaign.People) s
 	for _, step := range st.Steps {
 		v.Steps = append(v.Steps, stepHead{Label: step.Item.Label(), Due: step.Due.String()})
 	}
-	for _, i := range worstFirst(ss) {
-		v.Communities = append(v.Communities, s.communityView(st, &ss.Communities[i], people))
+	for _, cs := range ss.WorstFirst() {
+		v.Communities = append(v.Communities, s.communityView(st, cs, people))
 	}
 	return v
-}
-
-// worstFirst orders the communities so the ones that need a call come first: most items
-// late, then the longest overdue, then most problems, then least done; config order
-// among equals.
-func worstFirst(ss *campaign.StreetState) []int {
-	order := make([]int, len(ss.Communities))
-	worst := make([]int32, len(ss.Communities))
-	for i := range ss.Communities {
-		order[i] = i
-		for _, is := range ss.Communities[i].Items {
-			worst[i] = max(worst[i], is.DaysLate)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ca, cb := &ss.Communities[a], &ss.Communities[b]
-		switch {
-		case ca.Late != cb.Late:
-			return cb.Late - ca.Late
-		case worst[a] != worst[b]:
-			return int(worst[b] - worst[a])
-		case ca.Problems+ca.Returned != cb.Problems+cb.Returned:
-			return cb.Problems + cb.Returned - ca.Problems - ca.Returned
-		}
-		return ca.Done - cb.Done
-	})
-	return order
 }
 
 func (s *Server) communityView(st *campaign.Street, cs *campaign.CommunityState, people *campaign.People) communityView {
@@ -315,11 +287,8 @@ func (s *Server) communityView(st *campaign.Street, cs *campaign.CommunityState,
 		c.Problems = append(c.Problems, problemView{Icon: is.Status.Icon(), Label: is.Def.Label, Problems: is.Problems})
 	}
 	if len(c.Owes) == 0 && !cs.Complete {
-		for i := range cs.Items {
-			if is := &cs.Items[i]; is.Status == campaign.StatusNotOpen {
-				c.Next = fmt.Sprintf(fmtNext, is.Def.Label, st.Summary(is))
-				break
-			}
+		if is := cs.Next(); is != nil {
+			c.Next = fmt.Sprintf(fmtNext, is.Def.Label, st.Summary(is))
 		}
 	}
 	return c

@@ -96,8 +96,8 @@ func longDate(t time.Time) string {
 
 // Figures computes what ProgressChart draws of a street's judged state at now. Up to
 // MaxChartRows communities are drawn in config order; beyond that the MaxChartRows
-// that need attention most (most late items, then most problems, then fewest done;
-// config order among equals), and the note counts the others.
+// that need attention most (campaign.Behind, the order of every worst-first list), and
+// the note counts the others.
 func Figures(ss *campaign.StreetState, now time.Time) ChartFigures {
 	st := ss.Street
 	f := ChartFigures{
@@ -111,9 +111,7 @@ func Figures(ss *campaign.StreetState, now time.Time) ChartFigures {
 		shown[i] = &ss.Communities[i]
 	}
 	if len(shown) > MaxChartRows {
-		slices.SortStableFunc(shown, func(a, b *campaign.CommunityState) int {
-			return cmp.Or(b.Late-a.Late, b.Problems-a.Problems, a.Done-b.Done)
-		})
+		shown = ss.WorstFirst()
 		var complete, problems, late int
 		for _, cs := range shown[MaxChartRows:] {
 			if cs.Complete {

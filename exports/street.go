@@ -295,8 +295,9 @@ func (b *book) detail(sheet string, d *campaign.StreetState) {
 
 	title := title(s.Year(), s.Name, "报送明细表")
 	b.heading(sheet, title, s.Name, widths)
-	b.note(sheet, 3, "会员数、总人口、占比来自「会员数和总人口」；代表人数来自「会员代表人数」；会长、副会长、秘书长、理事会人数来自「选举结果」，"+
-		"还没报选举结果的来自「候选人名单」（名单一栏写“候选”）。空白＝还没报；黄色＝有问题，原因写在问题说明里。合计为已报社区之和。", widths)
+	b.note(sheet, 3, fmt.Sprintf("会员数、总人口、占比来自「%[1]s」；代表人数来自「%[2]s」；会长、副会长、秘书长、理事会人数来自「%[3]s」，"+
+		"还没报%[3]s的来自「%[4]s」（名单一栏写“候选”）。空白＝还没报；黄色＝有问题，原因写在问题说明里。合计为已报社区之和。",
+		campaign.ItemMembers.Label(), campaign.ItemRepresentatives.Label(), campaign.ItemElection.Label(), campaign.ItemCandidates.Label()), widths)
 
 	b.box(sheet, 1, detailHead, 1, detailHead+1, "序号", lkHead)
 	b.box(sheet, 2, detailHead, 2, detailHead+1, "社区", lkHead)

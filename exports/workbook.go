@@ -409,15 +409,7 @@ func (b *book) summary(unit string, data []*campaign.StreetState) {
 			t := d.Tally(st.Item)
 			n++
 			row++
-			status := "未开始"
-			switch {
-			case st.Overdue(d.Today):
-				status = "已截止"
-			case d.Today == st.Due:
-				status = "今天截止"
-			case st.Open(d.Today):
-				status = "进行中"
-			}
+			status := st.StateOn(d.Today).Word()
 			b.put(sh, 1, row, n, lkCentre)
 			b.put(sh, 2, row, s.Name, lkText)
 			b.put(sh, 3, row, fmt.Sprintf("第%d步", st.Phase), lkCentre)

@@ -85,3 +85,17 @@ func TestReminderPlanSince(t *testing.T) {
 		{who: "quxin", text: "提醒计划 最近", want: []string{"看不懂「最近」，请写一个日期，例如「提醒计划 7月5日」"}},
 	})
 }
+
+// TestExemptionHoldsInFilingReply: an item the office excused stays excused in the reply
+// to the community's next filing: the election of a community excused from the publicity
+// and the candidates' review is not flagged for lacking them, as the card says.
+func TestExemptionHoldsInFilingReply(t *testing.T) {
+	h := newHarness(t) // 7月5日 09:00
+	h.run([]step{
+		{who: "luolimei", text: "免报 大辛 公示 会员大会代替", want: []string{"已登记免报"}},
+		{who: "luolimei", text: "免报 大辛 候选人 会员大会直接选举", want: []string{"已登记免报"}},
+		{who: "cuihong", text: "选举 7月10日 会长 崔宏 副会长 赵敏 秘书长 李丽 理事会 11人", at: "2021-07-10",
+			want: []string{"✅", "已报街道批复备案"}, not: []string{"有问题", "还没有报代表名单公示", "还没有通过街道初审"}},
+		{who: "quxin", text: "大辛", want: []string{"➖ **代表名单公示**：免报（会员大会代替）", "**选举结果**"}, not: []string{"⚠️"}},
+	})
+}

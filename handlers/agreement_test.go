@@ -326,7 +326,7 @@ func TestViewsAgree(t *testing.T) {
 
 	t.Run("dashboard", func(t *testing.T) {
 		srv := &dashboard.Server{Config: h.bot.Config, Filings: h.store, Photos: h.store, Bindings: h.store, Token: "t",
-			Clock: h.bot.Clock}
+			Clock: h.bot.Clock, Memo: h.bot.Memo}
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/dashboard/?token=t", nil))
 		body := w.Body.String()
@@ -357,8 +357,26 @@ func TestViewsAgree(t *testing.T) {
 				t.Errorf("dashboard card %s says %q, want %q", cs.Name, progress, want)
 			}
 		}
+		// Worst first, as 哪些社区还没报 lists those that owe something.
+		var cards, owing []string
+		for _, m := range cardHead.FindAllStringSubmatch(body, -1) {
+			if cs := truth.Community(m[2]); cs != nil && cs.OwesAny() {
+				cards = append(cards, m[2])
+			}
+		}
+		for _, l := range strings.Split(h.say("quxin", "哪些社区还没报"), "\n") {
+			if m := listedName.FindStringSubmatch(l); m != nil {
+				owing = append(owing, m[1])
+			}
+		}
+		if !slices.Equal(cards, owing) {
+			t.Errorf("the dashboard puts first %v,\n哪些社区还没报 %v", cards, owing)
+		}
 	})
 }
+
+// listedName reads the community of a numbered line: 「3. **太平**：…」.
+var listedName = regexp.MustCompile(`^\d+\. \*\*([^*]+)\*\*`)
 
 // nudgeItems reads a nudge's lines 「· 社区、社区：事项（…）、事项、事项（…）」 into the
 // items each community is said to owe.
@@ -426,4 +444,37 @@ func cardOf(body, community string) (marks []string, progress string) {
 		}
 	}
 	return nil, ""
+}
+
+// TestNextStepAgrees: with the steps listed by phase (the summary, phase 11, last) the
+// step that opens next is the one that opens first, in 哪些社区还没报 and on the
+// dashboard's card of a community that owes nothing now.
+func TestNextStepAgrees(t *testing.T) {
+	h := newHarness(t)
+	st := &h.bot.Config.Streets[0]
+	slices.SortStableFunc(st.Steps, func(a, b campaign.Step) int { return a.Phase - b.Phase })
+	st.Index()
+	h.run([]step{
+		{who: "cuihong", text: "领导小组 组长 崔宏", at: "2021-06-15"},
+		{who: "cuihong", text: "会员 320 人口 6200", at: "2021-06-28"},
+		{who: "cuihong", text: "会员小组 已划分"},
+		{who: "cuihong", text: "联系户 已建立"},
+		{who: "cuihong", text: "培训 已参加 7月2日", at: "2021-07-02"},
+		{who: "cuihong", text: "代表 50"},
+		{who: "cuihong", text: "公示 7月2日"},
+		{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
+		{who: "luolimei", text: "初审通过 大辛"},
+		{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-06"},
+		{who: "quxin", text: "哪些社区还没报", want: []string{"下一项：换届总结，7月10日开始，7月20日截止。"}},
+	})
+	srv := &dashboard.Server{Config: h.bot.Config, Filings: h.store, Photos: h.store, Bindings: h.store, Token: "t",
+		Clock: h.bot.Clock, Memo: h.bot.Memo}
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/dashboard/?token=t", nil))
+	card := w.Body.String()
+	card = card[strings.Index(card, `data-c="大辛"`):]
+	card = card[:strings.Index(card, "</article>")]
+	if !strings.Contains(card, "下一项：换届总结") {
+		t.Errorf("大辛's card names another next item:\n%s", card)
+	}
 }

@@ -87,7 +87,7 @@ func (b *Bot) districtStates(r *request) ([]*campaign.StreetState, error) {
 	}
 	out := make([]*campaign.StreetState, len(streets))
 	for i, s := range streets {
-		out[i] = b.memo.JudgeStreet(s, all[s.ID], r.today)
+		out[i] = b.Memo.JudgeStreet(s, all[s.ID], r.today)
 	}
 	return out, nil
 }

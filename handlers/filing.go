@@ -89,7 +89,7 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	}
 	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
 	before := r.street.Judge(f.Community, rec, r.today)
-	after := withFiling(rec, f)
+	after := rec.With(f)
 	now := r.street.Judge(f.Community, after, r.today)
 	is := now.Item(d.ID)
 
@@ -168,19 +168,6 @@ func othersChanged(before, after *campaign.CommunityState, filed campaign.Item) 
 		fmt.Fprintf(&sb, "\n\n"+msgOtherProblem, a.Def.Label, strings.Join(a.Problems, "；"))
 	}
 	return sb.String()
-}
-
-// withFiling returns a copy of rec with f as its current filing.
-func withFiling(rec *campaign.Record, f campaign.Filing) *campaign.Record {
-	out := &campaign.Record{Filings: map[campaign.Item]*campaign.Filing{}}
-	if rec != nil {
-		for k, v := range rec.Filings {
-			out.Filings[k] = v
-		}
-		out.Reviews, out.Photos = rec.Reviews, rec.Photos
-	}
-	out.Filings[f.Item] = &f
-	return out
 }
 
 // implausible holds a filing that can be read but looks wrong: nothing is stored until

@@ -35,6 +35,9 @@ type Deps struct {
 	Links         Links            // may be nil: no download links
 	Clock         func() time.Time // defaults to time.Now
 	Log           *slog.Logger
+	// Memo keeps the last judgement of each street; share one with the dashboard and the
+	// scheduler so a street is judged once for all of them (nil: the bot's own).
+	Memo *campaign.Memo
 }
 
 // Outbox queues group notices (review results, re-filings) for delivery within the
@@ -50,7 +53,6 @@ type Bot struct {
 	byName   map[string]*command
 	vocab    map[campaign.Role]*reader.Matcher // command words by who may use them
 	allWords *reader.Matcher                   // every command word
-	memo     campaign.Memo                     // judges again only the communities that changed
 }
 
 // New builds the handler with every command registered.
@@ -60,6 +62,9 @@ func New(d Deps) *Bot {
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if d.Memo == nil {
+		d.Memo = new(campaign.Memo)
 	}
 	b := &Bot{Deps: d}
 	b.commands = append(b.registry(), b.absenceCommands()...)

@@ -129,7 +129,7 @@ func (b *Bot) welcome(ctx context.Context, m bot.Message) string {
 		if owes, err := b.nextOwed(r, 3); err == nil {
 			text += "\n\n" + owes
 		}
-		text += "\n\n" + msgWelcomePhotos
+		text += "\n\n" + fmt.Sprintf(msgWelcomePhotos, campaign.ItemPhotos.Label(), r.street.Rules.Photos.Describe())
 	}
 	return text
 }

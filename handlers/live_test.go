@@ -1,16 +1,20 @@
 package handlers
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"huanjie/bot"
+	"huanjie/campaign"
 	"huanjie/reminders"
 )
 
 // withScheduler wires the real reminder scheduler, so 催一下 queues real nudges.
 func withScheduler(h *harness) *harness {
 	sched := &reminders.Scheduler{Config: h.bot.Config, Filings: h.store, Bindings: h.store, Outbox: h.outbox,
-		Clock: h.bot.Clock, Log: h.bot.Log, HowToFile: h.bot.HowToFile}
+		Clock: h.bot.Clock, Log: h.bot.Log, HowToFile: h.bot.HowToFile, Memo: h.bot.Memo}
 	h.bot.Reminders = sched
 	return h
 }
@@ -105,5 +109,49 @@ func TestUndoTellsOfficeOnce(t *testing.T) {
 	}
 	if len(undo) != 1 || !strings.Contains(undo[0], "凤凰园社区撤回了初审已通过的候选人名单") || !strings.HasSuffix(undo[0], "@qinqiang,luolimei") {
 		t.Fatalf("undo notices: %q", undo)
+	}
+}
+
+// TestNudgeWhenAllFiled: when every community has filed everything due, 催一下 says nobody
+// is late and pushes nothing; asked for an item everyone filed, it says so.
+func TestNudgeWhenAllFiled(t *testing.T) {
+	h := withScheduler(newHarness(t))
+	h.now = time.Date(2021, 7, 12, 9, 0, 0, 0, campaign.Shanghai)
+	st := &h.bot.Config.Streets[0]
+	roster := campaign.Roster{President: []string{"甲"}, VicePresidents: []string{"乙"}, SecretaryGeneral: []string{"丙"}, CouncilSize: 11}
+	ctx := context.Background()
+	for _, c := range st.Communities {
+		for _, step := range st.Steps {
+			if step.Due.After(campaign.DateOf(h.now)) {
+				continue
+			}
+			f := campaign.Filing{Street: st.ID, Community: c.Name, Item: step.Item, By: "test", At: h.now.Add(-time.Hour),
+				Value: campaign.Value{Leader: "甲", Members: 500, Population: 6000, Count: 50, Start: campaign.Date{Year: 2021, Month: 7, Day: 2}, Roster: roster}}
+			if err := h.store.Save(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h.run([]step{
+		{who: "quxin", text: "哪些社区还没报", want: []string{"15 个社区还有 45 项没报，都还没到截止日期。"}, not: []string{"⏰"}},
+		{who: "luolimei", text: "催一下", want: []string{"目前没有需要催报的社区。"}, not: []string{"已在群里催报", "@了"}},
+		{who: "luolimei", text: "催一下 代表", want: []string{"所有社区都已报「会员代表人数」"}, not: []string{"已在群里催报"}},
+	})
+	if got := h.notices(); len(got) != 0 {
+		t.Errorf("nobody is late, yet 催一下 pushed %d messages: %q", len(got), got[0].Text)
+	}
+}
+
+// TestWelcomeSaysTheStreetsPhotoRule: the 1:1 welcome says the street's photo rule, not
+// the example's 6-10.
+func TestWelcomeSaysTheStreetsPhotoRule(t *testing.T) {
+	h := newHarness(t)
+	h.bot.Config.Streets[0].Rules.Photos = campaign.PhotoRule{Min: 8, Max: 12, Format: "jpg"}
+	welcome := h.bot.Handle(context.Background(), bot.Message{MsgID: "w", ChatType: "single", From: bot.From{UserID: "cuihong"},
+		MsgType: "event", Event: &struct {
+			EventType string `json:"eventtype"`
+		}{EventType: bot.EventEnterChat}}).Markdown
+	if !strings.Contains(welcome, "换届照片（JPG，8-12 张）请直接发在这个单聊里") {
+		t.Errorf("welcome:\n%s", welcome)
 	}
 }

@@ -15,7 +15,7 @@ const (
 	msgSaySentence       = "直接用一句话说就行，例如%s。"
 	msgHelpNewcomer      = "您好，我是%s，负责计生协换届工作的登记和提醒。\n\n我还不认识您：请先发「绑定 社区名 职务 姓名」登记身份，例如「绑定 大辛 秘书长 李丽」；街道办请发「绑定 街道办 职务 姓名」。由%s确认后即可使用。"
 	msgWelcome           = "%s您好（%s），我是%s。在这里可以报送换届情况、发照片，群里 @我 也可以。"
-	msgWelcomePhotos     = "换届照片（JPG，6-10 张）请直接发在这个单聊里。"
+	msgWelcomePhotos     = "%s（%s）请直接发在这个单聊里。"
 	msgBadArgs           = "「%s」的格式不对：%s，没有保存任何内容。\n\n格式：%s\n\n例如：%s"
 	msgForbidden         = "「%s」只有%s可以使用。您是%s，如有需要请联系%s。"
 	msgSystemError       = "系统暂时出了点问题，刚才的内容没有保存，请稍后再发一次。如果一直不行，请联系%s。"

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"huanjie/campaign"
@@ -14,7 +13,7 @@ func (b *Bot) judged(r *request) (*campaign.StreetState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records of %s: %w", r.street.ID, err)
 	}
-	return b.memo.JudgeStreet(r.street, recs, r.today), nil
+	return b.Memo.JudgeStreet(r.street, recs, r.today), nil
 }
 
 // Answers are bounded by what fits a phone and WeCom's 20 480 bytes: totals first, then
@@ -24,22 +23,6 @@ const (
 	maxLines    = 30
 	replyBudget = 16 << 10 // bytes of lines, leaving room for the totals and the ending
 )
-
-// worstFirst orders communities by how far behind they are: most late items, then most
-// problems, then fewest done; config order among equals.
-func worstFirst(cs []*campaign.CommunityState) []*campaign.CommunityState {
-	out := slices.Clone(cs)
-	slices.SortStableFunc(out, func(a, b *campaign.CommunityState) int {
-		switch {
-		case a.Late != b.Late:
-			return b.Late - a.Late
-		case a.Problems != b.Problems:
-			return b.Problems - a.Problems
-		}
-		return a.Done - b.Done
-	})
-	return out
-}
 
 // listing writes numbered lines while they fit; it returns how many were written.
 func listing(sb *strings.Builder, lines []string) int {
@@ -67,7 +50,7 @@ func (b *Bot) progress(r *request) (string, error) {
 		all[i] = &ss.Communities[i]
 	}
 	if len(all) > maxLines {
-		all = worstFirst(all)
+		all = campaign.WorstFirst(all)
 		sb.WriteString("\n最落后的社区：")
 	}
 	lines := make([]string, 0, min(len(all), maxLines+1))
@@ -145,16 +128,20 @@ func missingAll(r *request, ss *campaign.StreetState) string {
 	if len(owing) == 0 {
 		sb.WriteString("\n\n已经开始的事项，所有社区都报齐了。")
 	} else {
-		fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
+		if late > 0 {
+			fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，其中 %d 项已逾期（⏰）。\n", len(owing), items, late)
+		} else {
+			fmt.Fprintf(&sb, "\n%d 个社区还有 %d 项没报，都还没到截止日期。\n", len(owing), items)
+		}
 		lines := make([]string, 0, min(len(owing), maxLines+1))
-		for _, cs := range worstFirst(owing)[:min(len(owing), maxLines+1)] {
+		for _, cs := range campaign.WorstFirst(owing)[:min(len(owing), maxLines+1)] {
 			lines = append(lines, owesLine(cs))
 		}
 		if n := listing(&sb, lines); n < len(owing) {
 			fmt.Fprintf(&sb, "\n\n其余 %d 个社区没有列出，发「哪些社区还没报 事项」按事项看，或发「导出」看全部。", len(owing)-n)
 		}
 	}
-	if next := nextStep(r); next != nil {
+	if next := r.street.NextStep(r.today); next != nil {
 		fmt.Fprintf(&sb, "\n\n下一项：%s，%s开始，%s截止。", next.Item.Label(), next.Start, next.Due)
 	}
 	return sb.String()
@@ -168,9 +155,6 @@ func owesLine(cs *campaign.CommunityState) string {
 	var words []string
 	for _, is := range owes {
 		w := is.Def.Words[0]
-		if is.Def.Kind == campaign.KindPhotos {
-			w = "照片"
-		}
 		if is.Status == campaign.StatusReturned {
 			w += "（被退回）"
 		}
@@ -187,18 +171,6 @@ func owesLine(cs *campaign.CommunityState) string {
 
 // manyOwed is how many owed items a line lists before it counts them instead.
 const manyOwed = 6
-
-// nextStep is the step that opens next.
-func nextStep(r *request) *campaign.Step {
-	var next *campaign.Step
-	for i := range r.street.Steps {
-		st := &r.street.Steps[i]
-		if !st.Open(r.today) && (next == nil || st.Start.Before(next.Start)) {
-			next = st
-		}
-	}
-	return next
-}
 
 // names lists communities owing item, marking those whose filing was returned.
 func names(cs []*campaign.CommunityState, item campaign.Item) string {

@@ -196,9 +196,9 @@ func (b *Bot) nudgeNow(r *request) (string, error) {
 	}
 	if n.Messages == 0 {
 		if item != "" {
-			return fmt.Sprintf("所有社区都已报「%s」，不用催。", item.Label()), nil
+			return fmt.Sprintf(msgNudgeAllFiled, item.Label()), nil
 		}
-		return "目前没有需要催报的社区。", nil
+		return msgNudgeNobody, nil
 	}
 	var labels []string
 	for _, it := range n.Items {
@@ -249,4 +249,6 @@ const (
 	msgPlanFutureDay  = "%s还没到，请写今天或以前的日期"
 	msgNudged         = "好的，已在群里催报%s，@了 %d 个未报社区的同事（共 %d 条消息，马上送达）。"
 	msgNudgedNobody   = "⚠️ %s没有可以@的人（没有登记秘书长，或都在请假），请直接联系。"
+	msgNudgeAllFiled  = "所有社区都已报「%s」，不用催。"
+	msgNudgeNobody    = "目前没有需要催报的社区。"
 )

@@ -55,8 +55,19 @@ type Scheduler struct {
 	Log       *slog.Logger
 	// Lookback is how far back Tick looks for missed occurrences to record (7 days).
 	Lookback time.Duration
+	// Memo keeps the last judgement of each street; share the bot's so a street is judged
+	// once for the chat, the dashboard and the reminders (nil: the scheduler's own).
+	Memo *campaign.Memo
 
-	memo campaign.Memo // judges again only the communities that changed
+	own campaign.Memo
+}
+
+// memo is the shared memo, or the scheduler's own.
+func (s *Scheduler) memo() *campaign.Memo {
+	if s.Memo != nil {
+		return s.Memo
+	}
+	return &s.own
 }
 
 func (s *Scheduler) now() time.Time {
@@ -181,7 +192,7 @@ func (s *Scheduler) newState(st *config.Street, records map[string]*campaign.Rec
 	if howTo == nil {
 		howTo = func(i campaign.Item) string { return i.Label() }
 	}
-	return &streetState{st: st, records: records, judged: s.memo.JudgeStreet(st, records, campaign.DateOf(s.now())),
+	return &streetState{st: st, records: records, judged: s.memo().JudgeStreet(st, records, campaign.DateOf(s.now())),
 		people: st.PeopleOf(bound), away: away, bot: s.Config.BotName, howTo: howTo,
 		days: newWorkdays(s.Config.Calendar), texts: texts, sendAt: clock{sh, sm}, nudgeAt: clock{nh, nm}}, nil
 }

@@ -280,9 +280,11 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		s.dashboardToken, _ = randomCredentials()
 		madeUpToken = true
 	}
+	// One judgement of each street for the chat, the dashboard and the reminders.
+	memo := new(campaign.Memo)
 	if s.dashboardToken != "" {
 		mux.Handle(dashboard.DefaultPrefix, &dashboard.Server{Config: cfg, Filings: store, Photos: store, Bindings: store, ArchiveDir: s.photosDir,
-			Token: s.dashboardToken, Zip: pics.Zip, Clock: clock, Log: log})
+			Token: s.dashboardToken, Zip: pics.Zip, Clock: clock, Log: log, Memo: memo})
 		switch {
 		case s.publicURL == "":
 		case madeUpToken: // a throw-away token of local mode: the link is what one needs
@@ -298,11 +300,11 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	router := &bot.Router{Webhook: bot.NewWebhook(log), Log: log}
 	outbox := store.Outbox()
 	met.WatchOutbox(backlogReader(cfg, outbox), clock, 3*time.Second, log)
-	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log}
+	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log, Memo: memo}
 	deps := handlers.Deps{
 		Config: cfg, Filings: store, Bindings: store, Confirmations: store, Outbox: outbox,
 		Pusher: countedPusher{router, met, metrics.SourceHandlers}, Reminders: sched, Clock: clock, Log: log,
-		Photos: pics, PhotoStore: store, Links: links,
+		Photos: pics, PhotoStore: store, Links: links, Memo: memo,
 	}
 	if crypto != nil {
 		deps.MediaKey = crypto.MediaKey()
