@@ -262,6 +262,32 @@ func (ss *StreetState) WorstFirst() []*CommunityState {
 	return out
 }
 
+// StreetBehind orders two streets' states for every district view, the one further
+// behind first: the larger share of late communities, then the larger share with
+// problems, then the smaller share complete (shares compared exactly, without floats).
+func StreetBehind(a, b *StreetState) int {
+	share := func(x *StreetState, n int, y *StreetState, m int) int {
+		// n/len(x) against m/len(y), as n·len(y) against m·len(x).
+		return cmp.Compare(n*len(y.Communities), m*len(x.Communities))
+	}
+	empty := func(x *StreetState) int {
+		if len(x.Communities) == 0 {
+			return 1
+		}
+		return 0
+	}
+	return cmp.Or(empty(a)-empty(b), share(b, b.WithLate, a, a.WithLate), share(b, b.WithProblems, a, a.WithProblems),
+		share(a, a.Complete, b, b.Complete))
+}
+
+// StreetsWorstFirst orders streets by StreetBehind, in their given order among equals;
+// states is not changed.
+func StreetsWorstFirst(states []*StreetState) []*StreetState {
+	out := slices.Clone(states)
+	slices.SortStableFunc(out, StreetBehind)
+	return out
+}
+
 // Community returns the state of one community (nil if not in the street).
 func (ss *StreetState) Community(name string) *CommunityState {
 	for i := range ss.Communities {

@@ -357,3 +357,33 @@ func TestStepStateOn(t *testing.T) {
 		}
 	}
 }
+
+// TestStreetsWorstFirst: the one order of streets in every district view — the larger
+// share of late communities first (a small street with half its communities late before
+// a large one with more late communities in all), then the larger share with problems,
+// then the smaller share complete; given order among equals.
+func TestStreetsWorstFirst(t *testing.T) {
+	street := func(name string, communities, late, problems, complete int) *StreetState {
+		return &StreetState{Street: &Street{Name: name}, Communities: make([]CommunityState, communities),
+			WithLate: late, WithProblems: problems, Complete: complete}
+	}
+	for _, tc := range []struct {
+		name   string
+		states []*StreetState
+		want   string
+	}{
+		{"share of late, not count", []*StreetState{street("大街道", 10, 3, 0, 0), street("小街道", 2, 1, 0, 0)}, "小街道 大街道"},
+		{"then problems", []*StreetState{street("甲", 4, 1, 0, 2), street("乙", 8, 2, 2, 0)}, "乙 甲"},
+		{"then fewer complete", []*StreetState{street("甲", 4, 0, 0, 3), street("乙", 2, 0, 0, 1)}, "乙 甲"},
+		{"equals keep their order", []*StreetState{street("甲", 3, 1, 0, 0), street("乙", 6, 2, 0, 0)}, "甲 乙"},
+		{"an empty street last", []*StreetState{street("空", 0, 0, 0, 0), street("甲", 3, 1, 0, 0)}, "甲 空"},
+	} {
+		var got []string
+		for _, ss := range StreetsWorstFirst(tc.states) {
+			got = append(got, ss.Street.Name)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, strings.Join(got, " "), tc.want)
+		}
+	}
+}

@@ -1,10 +1,8 @@
 package exports
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -194,10 +192,13 @@ var streetSeries = []series{
 // StreetFigures computes what StreetsChart draws of several streets' judged states at
 // now, under the title 「<area> 换届进度」. A community both late and with problems counts
 // as 有逾期 (the note says so). Up to MaxChartRows streets are drawn in the order given;
-// beyond that those with the most late communities.
+// beyond that the streets furthest behind (campaign.StreetBehind).
 func StreetFigures(area string, states []*campaign.StreetState, now time.Time) StreetsFigures {
 	f := StreetsFigures{Title: area + " 换届进度", Stamp: stamp(now) + " 统计"}
 	var communities, complete, problems, late int
+	if len(states) > MaxChartRows {
+		states = campaign.StreetsWorstFirst(states)
+	}
 	rows := make([]StreetRow, 0, len(states))
 	for _, ss := range states {
 		r := StreetRow{Street: ss.Street.Name, Communities: len(ss.Communities)}
@@ -223,11 +224,8 @@ func StreetFigures(area string, states []*campaign.StreetState, now time.Time) S
 		len(states), communities, complete, problems, late)
 	f.Note = "同时有逾期和问题的社区算在「有逾期」里。"
 	if len(rows) > MaxChartRows {
-		slices.SortStableFunc(rows, func(a, b StreetRow) int {
-			return cmp.Or(b.Late-a.Late, b.Problems-a.Problems, b.InProgress-a.InProgress)
-		})
 		f.Omitted = len(rows) - MaxChartRows
-		f.Note = fmt.Sprintf("街道较多，图中只列出逾期社区最多的 %d 个，其余 %d 个街道见「导出」的汇总表。", MaxChartRows, f.Omitted) + f.Note
+		f.Note = fmt.Sprintf("街道较多，图中只列出最落后的 %d 个，其余 %d 个街道见「导出」的汇总表。", MaxChartRows, f.Omitted) + f.Note
 		rows = rows[:MaxChartRows]
 	}
 	f.Rows = rows

@@ -103,28 +103,6 @@ func districtTotals(states []*campaign.StreetState) (communities, complete, prob
 	return
 }
 
-// streetsWorstFirst orders streets by their share of late communities, then problems.
-func streetsWorstFirst(states []*campaign.StreetState) []*campaign.StreetState {
-	out := slices.Clone(states)
-	share := func(n, of int) float64 {
-		if of == 0 {
-			return 0
-		}
-		return float64(n) / float64(of)
-	}
-	slices.SortStableFunc(out, func(a, b *campaign.StreetState) int {
-		la, lb := share(a.WithLate, len(a.Communities)), share(b.WithLate, len(b.Communities))
-		switch {
-		case la > lb:
-			return -1
-		case la < lb:
-			return 1
-		}
-		return b.WithProblems - a.WithProblems
-	})
-	return out
-}
-
 func (b *Bot) districtProgress(r *request) (string, error) {
 	states, err := b.districtStates(r)
 	if err != nil {
@@ -136,7 +114,7 @@ func (b *Bot) districtProgress(r *request) (string, error) {
 		r.district.Name, r.today, len(states), n, complete, problems, late)
 	ordered := states
 	if len(states) > maxLines {
-		ordered = streetsWorstFirst(states)
+		ordered = campaign.StreetsWorstFirst(states)
 		sb.WriteString("\n最落后的街道：")
 	}
 	var lines []string
@@ -173,7 +151,7 @@ func (b *Bot) districtMissing(r *request) (string, error) {
 	}
 	var groups []group
 	total, totalLate := 0, 0
-	for _, ss := range states {
+	for _, ss := range campaign.StreetsWorstFirst(states) {
 		g := group{street: ss.Street.Name}
 		for i := range ss.Communities {
 			cs := &ss.Communities[i]
@@ -197,7 +175,9 @@ func (b *Bot) districtMissing(r *request) (string, error) {
 			totalLate += g.late
 		}
 	}
-	slices.SortStableFunc(groups, func(a, b group) int { return b.late - a.late })
+	if item != nil { // the streets furthest behind with this item first
+		slices.SortStableFunc(groups, func(a, b group) int { return b.late - a.late })
+	}
 	what := "还没报的社区"
 	if item != nil {
 		what = "还没报「" + item.Label + "」的社区"
