@@ -155,3 +155,14 @@ func TestWelcomeSaysTheStreetsPhotoRule(t *testing.T) {
 		t.Errorf("welcome:\n%s", welcome)
 	}
 }
+
+// TestNudgeCountsOnlyWhoIsMentioned: with 太平's only secretary on leave, 催一下 says it
+// @-mentioned 14 communities' people, not 15, and names 太平 as having nobody to @.
+func TestNudgeCountsOnlyWhoIsMentioned(t *testing.T) {
+	h := withScheduler(newHarness(t))
+	h.run([]step{
+		{who: "luolimei", text: "请假 于敦富 到7月20日", want: []string{"于敦富"}},
+		{who: "quxin", text: "催一下 公示", want: []string{"@了 14 个未报社区的同事", "⚠️ 太平没有可以@的人"},
+			not: []string{"@了 15 个"}},
+	})
+}

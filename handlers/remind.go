@@ -205,7 +205,8 @@ func (b *Bot) nudgeNow(r *request) (string, error) {
 		labels = append(labels, "「"+it.Label()+"」")
 	}
 	b.Log.InfoContext(r.ctx, "nudge asked", "street", r.street.ID, "by", r.who.UserID, "items", len(n.Items))
-	reply := fmt.Sprintf(msgNudged, strings.Join(labels, ""), n.Communities, n.Messages)
+	// Only who has someone to @-mention is counted as @-mentioned; the rest are named below.
+	reply := fmt.Sprintf(msgNudged, strings.Join(labels, ""), n.Communities-len(n.Nobody), n.Messages)
 	if len(n.Nobody) > 0 {
 		reply += "\n\n" + fmt.Sprintf(msgNudgedNobody, strings.Join(n.Nobody, "、"))
 	}
