@@ -33,6 +33,9 @@ const (
 	DefaultRefreshGrace = 15 * time.Second
 	// responseURLWindow is how long a response_url takes one answer (doc 101138).
 	responseURLWindow = time.Hour
+	// recordBy is how long after a callback's arrival its answer may wait for the
+	// ledger to record it: WeCom waits 5 s for the reply.
+	recordBy = 4500 * time.Millisecond
 )
 
 // Callback is the http.Handler for the AI bot's URL callback (GET: URL verification,
@@ -56,6 +59,9 @@ type Callback struct {
 	Timeout time.Duration
 	// LateTimeout bounds a handler that missed Timeout (default DefaultLateTimeout).
 	LateTimeout time.Duration
+	// ClaimLease is how long the claim on a message holds unless renewed (default
+	// DefaultClaimLease); it is renewed while the handler runs. Set it before serving.
+	ClaimLease time.Duration
 	// RefreshGrace is how long a late answer waits for a stream refresh before it goes
 	// to response_url (default DefaultRefreshGrace).
 	RefreshGrace time.Duration
@@ -253,23 +259,6 @@ func (cb *Callback) lateTimeout() time.Duration {
 	return DefaultLateTimeout
 }
 
-// begin claims m in the ledger. ok is false when another attempt has it or it is done:
-// rec says which. Without a ledger, or when it fails, the message is handled (at least
-// once beats never).
-func (cb *Callback) begin(ctx context.Context, log *slog.Logger, m Message, owner string) (rec MsgRecord, ok bool) {
-	if cb.ledger == nil || m.MsgID == "" {
-		return MsgRecord{}, true
-	}
-	lctx, cancel := ledgerCtx(ctx)
-	defer cancel()
-	rec, mine, err := cb.ledger.Begin(lctx, m.MsgID, owner, cb.lateTimeout()+time.Minute, DedupTTL)
-	if err != nil {
-		log.Warn("wecom callback: message ledger unavailable, handling anyway", "err", err)
-		return MsgRecord{}, true
-	}
-	return rec, mine
-}
-
 // message answers a user's message: at once if the handler is quick, else with an
 // unfinished stream that later refreshes (or response_url) complete.
 func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time) {
@@ -279,13 +268,12 @@ func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slo
 			return
 		}
 	}
-	owner := newID()
+	cl, rec, mine := claimMsg(ctx, cb.ledger, m.MsgID, cb.ClaimLease, log)
 	key := m.MsgID // names the message's stream and its late answer
 	if key == "" {
-		key = "no-msgid-" + owner
+		key = "no-msgid-" + cl.owner
 	}
 	stream := streamIDOf(key)
-	rec, mine := cb.begin(ctx, log, m, owner)
 	if !mine {
 		if rec.Done {
 			log.Info("wecom callback: message already answered; answering the same again")
@@ -303,14 +291,15 @@ func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slo
 
 	cb.admit.init(cb.MaxInFlight)
 	if !cb.admit.enter(arrived.Add(cb.timeout() / 2)) {
-		cb.refuseBusy(w, ctx, log, e, m, owner, stream)
+		cb.refuseBusy(w, ctx, log, e, cl, stream)
 		return
 	}
 	wk, timer := cb.start(ctx, log, m, arrived)
 	defer timer.Stop()
+	cl.keep(ctx, wk, cb.lateTimeout()+30*time.Second)
 	select {
 	case <-wk.done:
-		cb.settle(ctx, log, m, owner, wk)
+		cb.record(ctx, log, cl, wk, arrived)
 		if wk.failed {
 			// A retry of a failed attempt must be processed: it was released.
 			http.Error(w, "internal error", http.StatusInternalServerError)
@@ -322,18 +311,18 @@ func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slo
 		}
 		cb.writeStream(w, log, e, stream, true, wk.reply.Markdown)
 	case <-timer.C:
-		cb.goLate(w, ctx, log, e, m, key, owner, wk)
+		cb.goLate(w, ctx, log, e, m, key, cl, wk)
 	}
 }
 
 // goLate answers with an unfinished stream the work that missed the reply deadline and
 // leaves it to finish on its own: WeCom's refreshes or response_url take its answer.
-func (cb *Callback) goLate(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, key, owner string, wk *work) {
+func (cb *Callback) goLate(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, key string, cl *claim, wk *work) {
 	log.Info("wecom callback: handler still working at the reply deadline; answering with an unfinished stream",
 		"timeout", cb.timeout())
 	cb.late.put(key, wk)
 	cb.wg.Add(1)
-	go cb.deliverLate(ctx, log, m, key, owner, wk)
+	go cb.deliverLate(ctx, log, m, key, cl, wk)
 	cb.writeStream(w, log, e, streamIDOf(key), false, msgWorking)
 }
 
@@ -378,11 +367,11 @@ func (cb *Callback) questionFirst(w http.ResponseWriter, ctx context.Context, lo
 		}
 		cb.writeStream(w, log, e, streamIDOf(m.MsgID), true, answer)
 	case <-timer.C:
-		owner := newID()
-		rec, mine := cb.begin(ctx, log, m, owner)
+		cl, rec, mine := claimMsg(ctx, cb.ledger, m.MsgID, cb.ClaimLease, log)
 		switch {
 		case mine:
-			cb.goLate(w, ctx, log, e, m, m.MsgID, owner, wk)
+			cl.keep(ctx, wk, cb.lateTimeout()+30*time.Second)
+			cb.goLate(w, ctx, log, e, m, m.MsgID, cl, wk)
 		case rec.Done:
 			cb.writeStream(w, log, e, streamIDOf(m.MsgID), true, rec.Answer)
 		default:
@@ -400,48 +389,54 @@ func (cb *Callback) start(ctx context.Context, log *slog.Logger, m Message, arri
 // refuseBusy answers a message the process has no room to start in time: 「系统繁忙」 at
 // once, finished, and the message's claim given back, so that nothing half-done is left
 // and the same message sent again is handled.
-func (cb *Callback) refuseBusy(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, owner, stream string) {
+func (cb *Callback) refuseBusy(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, cl *claim, stream string) {
 	log.Warn("wecom callback: too busy to start the message in time; answered busy", "in_flight", cb.admit.size)
 	if cb.Busy != nil {
 		cb.Busy(ctx)
 	}
-	if cb.ledger != nil && m.MsgID != "" {
-		lctx, cancel := ledgerCtx(ctx)
-		if err := cb.ledger.Release(lctx, m.MsgID, owner); err != nil {
-			log.Warn("wecom callback: message ledger not released", "err", err)
-		}
-		cancel()
+	lctx, cancel := ledgerCtx(ctx)
+	if err := cl.release(lctx); err != nil {
+		log.Warn("wecom callback: message ledger not released", "err", err)
 	}
+	cancel()
 	cb.writeStream(w, log, e, stream, true, msgBusy)
 }
 
-// settle records the end of the work in the ledger: released when the handler failed
-// (WeCom's retry is then processed), else done with its answer. It does not wait for a
-// slow Redis: the reply must not miss WeCom's deadline for bookkeeping.
-func (cb *Callback) settle(ctx context.Context, log *slog.Logger, m Message, owner string, wk *work) {
-	if cb.ledger == nil || m.MsgID == "" {
+// record settles the claim of finished work (see claim.settle) before its answer goes
+// out, so that WeCom's retry, on any replica, finds the answer WeCom was given. A Redis
+// that stalls is waited for only until shortly before WeCom's 5 seconds are over: the
+// record then completes in the background and the answer goes out anyway.
+func (cb *Callback) record(ctx context.Context, log *slog.Logger, cl *claim, wk *work, arrived time.Time) {
+	if cl.ledger == nil {
 		return
 	}
+	recorded := make(chan struct{})
 	cb.wg.Add(1)
 	go func() {
 		defer cb.wg.Done()
+		defer close(recorded)
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		var err error
-		if wk.failed {
-			err = cb.ledger.Release(lctx, m.MsgID, owner)
-		} else {
-			err = cb.ledger.Finish(lctx, m.MsgID, wk.reply.Markdown, DedupTTL)
-		}
-		if err != nil {
+		if err := cl.settle(lctx, wk); err != nil {
 			log.Warn("wecom callback: message ledger not updated", "failed", wk.failed, "err", err)
 		}
 	}()
+	wait := min(ledgerTimeout, time.Until(arrived.Add(recordBy)))
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-recorded:
+	case <-t.C:
+		log.Warn("wecom callback: the ledger is slow; answering before the answer is recorded")
+	}
 }
 
 // deliverLate waits for late work, records its answer and, when no stream refresh took
 // it within RefreshGrace, POSTs it to the message's response_url.
-func (cb *Callback) deliverLate(ctx context.Context, log *slog.Logger, m Message, key, owner string, wk *work) {
+func (cb *Callback) deliverLate(ctx context.Context, log *slog.Logger, m Message, key string, cl *claim, wk *work) {
 	defer cb.wg.Done()
 	// Keep the answer for refreshes on this process until WeCom stops refreshing.
 	defer time.AfterFunc(time.Until(wk.start.Add(streamWindow)), func() { cb.late.drop(key) })
@@ -452,19 +447,23 @@ func (cb *Callback) deliverLate(ctx context.Context, log *slog.Logger, m Message
 		return
 	}
 	log.Info("wecom callback: late handler finished", "elapsed", time.Since(wk.start), "failed", wk.failed)
-	cb.settle(ctx, log, m, owner, wk)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if err := cl.settle(lctx, wk); err != nil {
+		log.Warn("wecom callback: message ledger not updated", "failed", wk.failed, "err", err)
+	}
+	cancel()
 
 	grace := cb.RefreshGrace
 	if grace <= 0 {
 		grace = DefaultRefreshGrace
 	}
 	for deadline := time.Now().Add(grace); time.Now().Before(deadline); {
-		if cb.late.deliveredHere(key) || cb.deliveredElsewhere(ctx, m.MsgID) {
+		if cb.late.via(key) != "" || cb.deliveredElsewhere(ctx, key) {
 			return
 		}
 		time.Sleep(min(250*time.Millisecond, time.Until(deadline)))
 	}
-	if cb.late.deliveredHere(key) || cb.deliveredElsewhere(ctx, m.MsgID) {
+	if cb.late.via(key) != "" || cb.deliveredElsewhere(ctx, key) {
 		return
 	}
 	if m.ResponseURL == "" || time.Since(wk.start) >= responseURLWindow {
@@ -472,20 +471,22 @@ func (cb *Callback) deliverLate(ctx context.Context, log *slog.Logger, m Message
 			"has_response_url", m.ResponseURL != "")
 		return
 	}
-	if first := cb.markDelivered(ctx, log, m.MsgID, viaURL); first != viaURL && first != "" {
-		cb.late.markDelivered(key)
+	if first := cb.takeLate(ctx, log, key, viaURLPending); first != viaURLPending {
 		return // a refresh took it after all
 	}
 	if err := cb.postResponseURL(ctx, m.ResponseURL, orDone(wk.answer())); err != nil {
-		log.Error("wecom callback: late answer not delivered through response_url", "err", err)
+		// Not sent: a stream refresh may still take it until WeCom stops refreshing.
+		log.Error("wecom callback: late answer not delivered through response_url; left for stream refreshes", "err", err)
+		cb.settleLate(ctx, log, key, viaURLPending, "")
 		return
 	}
+	cb.settleLate(ctx, log, key, viaURLPending, viaURL)
 	log.Info("wecom callback: late answer sent through response_url")
 }
 
 // deliveredElsewhere tells whether a refresh on another replica took the answer.
 func (cb *Callback) deliveredElsewhere(ctx context.Context, id string) bool {
-	if cb.ledger == nil || id == "" {
+	if cb.ledger == nil || id == "" || !isMsgID(id) {
 		return false
 	}
 	lctx, cancel := ledgerCtx(ctx)
@@ -508,6 +509,38 @@ func (cb *Callback) markDelivered(ctx context.Context, log *slog.Logger, id, via
 		return via
 	}
 	return first
+}
+
+// takeLate records that path via takes out the late answer of message key — first in
+// this process, so that its refreshes and its response_url never both send it, then in
+// the ledger, for the other replicas — and returns the path that has it: via when this
+// one may send it.
+func (cb *Callback) takeLate(ctx context.Context, log *slog.Logger, key, via string) string {
+	if first := cb.late.take(key, via); first != "" && first != via {
+		return first
+	}
+	first := cb.markDelivered(ctx, log, key, via)
+	if first == "" {
+		first = via // not in the ledger: nobody else can have it
+	}
+	if first != via {
+		cb.late.settle(key, via, first)
+	}
+	return first
+}
+
+// settleLate replaces the late path from by to ("" forgets it) in this process and in
+// the ledger.
+func (cb *Callback) settleLate(ctx context.Context, log *slog.Logger, key, from, to string) {
+	cb.late.settle(key, from, to)
+	if cb.ledger == nil || !isMsgID(key) {
+		return
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	if _, err := cb.ledger.SettleDelivered(lctx, key, from, to); err != nil {
+		log.Warn("wecom callback: cannot record the outcome of the late answer's delivery", "from", from, "to", to, "err", err)
+	}
 }
 
 // refresh answers WeCom's stream refresh: the finished answer when it is known, else the
@@ -552,10 +585,14 @@ func (cb *Callback) refresh(w http.ResponseWriter, ctx context.Context, log *slo
 		}
 		answer = orDone(rec.Answer)
 	}
-	if first := cb.markDelivered(ctx, log, msgid, viaStream); first == viaURL {
+	switch cb.takeLate(ctx, log, msgid, viaStream) {
+	case viaURL:
 		answer = msgSentSeparately
+	case viaURLPending:
+		// Whether the POST works decides: the answer, or the note, at a later refresh.
+		cb.writeStream(w, log, e, stream, false, msgWorking)
+		return
 	}
-	cb.late.markDelivered(msgid)
 	log.Info("wecom callback: late answer delivered by a stream refresh")
 	cb.writeStream(w, log, e, stream, true, answer)
 }
@@ -571,8 +608,8 @@ func (cb *Callback) lookup(ctx context.Context, id string) (MsgRecord, bool, err
 
 // event answers an event within the reply deadline; WeCom takes no late answer to one.
 func (cb *Callback) event(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time) {
-	owner := newID()
-	if rec, mine := cb.begin(ctx, log, m, owner); !mine {
+	cl, rec, mine := claimMsg(ctx, cb.ledger, m.MsgID, cb.ClaimLease, log)
+	if !mine {
 		log.Info("wecom callback: event already handled", "done", rec.Done)
 		w.WriteHeader(http.StatusOK)
 		return
@@ -588,6 +625,7 @@ func (cb *Callback) event(w http.ResponseWriter, ctx context.Context, log *slog.
 	}
 	wk, timer := cb.start(ctx, log, m, arrived)
 	defer timer.Stop()
+	cl.keep(ctx, wk, cb.lateTimeout()+30*time.Second)
 	select {
 	case <-wk.done:
 	case <-timer.C:
@@ -596,12 +634,12 @@ func (cb *Callback) event(w http.ResponseWriter, ctx context.Context, log *slog.
 		go func() {
 			defer cb.wg.Done()
 			<-wk.done
-			cb.settle(ctx, log, m, owner, wk)
+			cb.record(ctx, log, cl, wk, time.Now())
 		}()
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	cb.settle(ctx, log, m, owner, wk)
+	cb.record(ctx, log, cl, wk, arrived)
 	if wk.failed {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

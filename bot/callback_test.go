@@ -24,7 +24,10 @@ type memLedger struct {
 	mu     sync.Mutex
 	recs   map[string]*memRec
 	fail   bool
-	begins int // calls of Begin
+	begins int             // calls of Begin
+	leases []time.Duration // the lease of every Begin
+	// finishDelay makes Finish and FinishFirst take this long, like a slow Redis.
+	finishDelay time.Duration
 }
 
 type memRec struct {
@@ -38,6 +41,7 @@ func (l *memLedger) Begin(_ context.Context, id, owner string, lease, ttl time.D
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.begins++
+	l.leases = append(l.leases, lease)
 	if l.fail {
 		return MsgRecord{}, false, errOutage
 	}
@@ -60,6 +64,7 @@ func (l *memLedger) Begin(_ context.Context, id, owner string, lease, ttl time.D
 }
 
 func (l *memLedger) Finish(_ context.Context, id, answer string, _ time.Duration) error {
+	time.Sleep(l.finishDelay)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail {
@@ -132,6 +137,33 @@ func (l *memLedger) MarkDelivered(_ context.Context, id, via string) (string, er
 		r.Delivered = via
 	}
 	return r.Delivered, nil
+}
+
+func (l *memLedger) SettleDelivered(_ context.Context, id, from, to string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail {
+		return "", errOutage
+	}
+	r, ok := l.recs[id]
+	if !ok {
+		return "", nil
+	}
+	if r.Delivered == from {
+		r.Delivered = to
+	}
+	return r.Delivered, nil
+}
+
+// MaxLease is the longest lease any Begin asked for.
+func (l *memLedger) MaxLease() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var m time.Duration
+	for _, d := range l.leases {
+		m = max(m, d)
+	}
+	return m
 }
 
 // recorder is a Handler that counts calls and remembers the last message.

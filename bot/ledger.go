@@ -30,6 +30,11 @@ type MsgLedger interface {
 	// unless another path did first, and returns the path recorded first ("" when id is
 	// not in the ledger).
 	MarkDelivered(ctx context.Context, id, via string) (first string, err error)
+	// SettleDelivered replaces id's delivery mark from by to ("" forgets it) when from
+	// is the mark recorded, and returns the mark after the call: a POST to response_url
+	// marked pending is settled as sent, or forgotten when it failed so that a stream
+	// refresh may take the answer after all.
+	SettleDelivered(ctx context.Context, id, from, to string) (now string, err error)
 }
 
 // FirstAnswerLedger is optionally implemented by a MsgLedger, for questions (see
@@ -46,13 +51,14 @@ type MsgRecord struct {
 	Done      bool      // answered; Answer is the answer
 	Answer    string    // markdown; "" for no answer
 	Until     time.Time // not done: when the hold of the attempt processing it lapses
-	Delivered string    // "stream", "url" or "" (see MarkDelivered)
+	Delivered string    // "stream", "url", "url-pending" or "" (see MarkDelivered)
 }
 
 // Late paths, as MarkDelivered records them.
 const (
-	viaStream = "stream"
-	viaURL    = "url"
+	viaStream     = "stream"
+	viaURL        = "url"
+	viaURLPending = "url-pending" // a POST to response_url is under way and may fail
 )
 
 // Defaults shared by both transports.
@@ -66,6 +72,10 @@ const (
 	// ledgerTimeout bounds each ledger call on the reply path: Redis that stalls must not
 	// eat WeCom's 5 seconds, and a call without a deadline is retried by go-redis.
 	ledgerTimeout = 1500 * time.Millisecond
+	// DefaultClaimLease is how long a claim on a message holds unless it is renewed. The
+	// attempt renews it while its handler runs, so a slow handler keeps its message and a
+	// replica that dies gives its messages up this soon.
+	DefaultClaimLease = 30 * time.Second
 	// streamWindow is how long WeCom refreshes an unfinished stream (doc 100719: 6 min
 	// from the user's message) and accepts frames of a stream (doc 101463).
 	streamWindow = 6 * time.Minute
@@ -74,6 +84,97 @@ const (
 // ledgerCtx gives a ledger call its own short deadline, detached from ctx's end.
 func ledgerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), ledgerTimeout)
+}
+
+// claim is one attempt's hold on a message in the ledger; both transports claim
+// through it. The zero ledger (none, or a message without msgid) records nothing.
+type claim struct {
+	ledger    MsgLedger
+	id, owner string
+	lease     time.Duration
+	log       *slog.Logger
+	kept      chan struct{} // closed when renewal stopped; nil when it never started
+}
+
+// claimMsg claims message id for a new attempt, for lease (DefaultClaimLease when not
+// positive). mine is false when another attempt holds it or it is done: rec says which.
+// Without a ledger, or when it fails, the message is the attempt's: at least once beats
+// never.
+func claimMsg(ctx context.Context, l MsgLedger, id string, lease time.Duration, log *slog.Logger) (c *claim, rec MsgRecord, mine bool) {
+	if lease <= 0 {
+		lease = DefaultClaimLease
+	}
+	c = &claim{ledger: l, id: id, owner: newID(), lease: lease, log: log}
+	if l == nil || id == "" {
+		c.ledger = nil
+		return c, MsgRecord{}, true
+	}
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	rec, mine, err := l.Begin(lctx, id, c.owner, lease, DedupTTL)
+	if err != nil {
+		log.Warn("wecom: message ledger unavailable, handling anyway", "err", err)
+		return c, MsgRecord{}, true
+	}
+	return c, rec, mine
+}
+
+// keep renews the claim every third of its lease until w is done, or until limit has
+// passed for a handler that ignores its deadline.
+func (c *claim) keep(ctx context.Context, w *work, limit time.Duration) {
+	if c.ledger == nil {
+		return
+	}
+	c.kept = make(chan struct{})
+	go func() {
+		defer close(c.kept)
+		t := time.NewTicker(c.lease / 3)
+		defer t.Stop()
+		end := time.NewTimer(limit)
+		defer end.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-end.C:
+				return
+			case <-t.C:
+			}
+			lctx, cancel := ledgerCtx(ctx)
+			rec, mine, err := c.ledger.Begin(lctx, c.id, c.owner, c.lease, DedupTTL)
+			cancel()
+			switch {
+			case err != nil:
+				c.log.Warn("wecom: message claim not renewed; it lapses unless the next renewal works", "err", err)
+			case !mine:
+				c.log.Warn("wecom: message claim lost: another attempt holds the message", "done", rec.Done)
+				return
+			}
+		}
+	}()
+}
+
+// settle records the end of w once renewal has stopped: released when the handler
+// failed (WeCom's retry is then processed again), else done with its answer.
+func (c *claim) settle(ctx context.Context, w *work) error {
+	if c.ledger == nil {
+		return nil
+	}
+	if c.kept != nil {
+		<-c.kept
+	}
+	if w.failed {
+		return c.ledger.Release(ctx, c.id, c.owner)
+	}
+	return c.ledger.Finish(ctx, c.id, w.reply.Markdown, DedupTTL)
+}
+
+// release gives the claim back: nothing was done.
+func (c *claim) release(ctx context.Context) error {
+	if c.ledger == nil {
+		return nil
+	}
+	return c.ledger.Release(ctx, c.id, c.owner)
 }
 
 // work is one handler call that may outlive the reply deadline.
@@ -140,8 +241,8 @@ type lateSet struct {
 }
 
 type lateEntry struct {
-	w         *work
-	delivered bool // a refresh on this process took the answer out
+	w   *work
+	via string // the path of this process that took the answer out (see takeLate), or ""
 }
 
 func (s *lateSet) put(id string, w *work) {
@@ -160,19 +261,38 @@ func (s *lateSet) get(id string) (*lateEntry, bool) {
 	return e, ok
 }
 
-func (s *lateSet) markDelivered(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.m[id]; ok {
-		e.delivered = true
-	}
-}
-
-func (s *lateSet) deliveredHere(id string) bool {
+// take records that path via takes the answer of id out unless another path of this
+// process did first, and returns the path that has it ("" when id is not here).
+func (s *lateSet) take(id, via string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[id]
-	return ok && e.delivered
+	if !ok {
+		return ""
+	}
+	if e.via == "" {
+		e.via = via
+	}
+	return e.via
+}
+
+// settle replaces id's path from by to ("" forgets it) when from is the one recorded.
+func (s *lateSet) settle(id, from, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[id]; ok && e.via == from {
+		e.via = to
+	}
+}
+
+// via is the path of this process that took id's answer out, or "".
+func (s *lateSet) via(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[id]; ok {
+		return e.via
+	}
+	return ""
 }
 
 func (s *lateSet) drop(id string) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -109,6 +110,17 @@ type LongConnOptions struct {
 	// (default 3 s); LateTimeout bounds the handler (default DefaultLateTimeout), and its
 	// answer then finishes the stream.
 	Timeout, LateTimeout time.Duration
+	// ClaimLease is how long the claim on a message holds unless renewed (default
+	// DefaultClaimLease); it is renewed while the handler runs.
+	ClaimLease time.Duration
+	// DrainTimeout is how long the connection stays up after Run's context ended while
+	// answers are still owed (default LateTimeout + 1 min); messages that arrive
+	// meanwhile are answered 「系统繁忙，请稍后再发」.
+	DrainTimeout time.Duration
+	// Undelivered, when set, takes each answer the connection could not send (Run ended
+	// first, WeCom's rate limit, no connection in time) so that it reaches the chat
+	// another way, e.g. queued as a push. Without it such an answer is logged as lost.
+	Undelivered func(ctx context.Context, m Message, markdown string) error
 	// BackoffMin and BackoffMax bound the reconnect delay (default 1 s and 60 s); it
 	// doubles per failed attempt, with jitter.
 	BackoffMin, BackoffMax time.Duration
@@ -128,6 +140,8 @@ type LongConn struct {
 	log      *slog.Logger
 	sem      chan struct{}
 	handlers sync.WaitGroup
+	owed     atomic.Int64 // callbacks being served: answers still owed
+	draining atomic.Bool  // Run's context ended: new messages are answered busy
 
 	mu      sync.Mutex
 	cur     *conn         // the subscribed connection, nil while there is none
@@ -164,6 +178,9 @@ func NewLongConn(o LongConnOptions) *LongConn {
 	if o.MaxAuthFailures <= 0 {
 		o.MaxAuthFailures = DefaultMaxAuthFailures
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = o.LateTimeout + time.Minute
+	}
 	return &LongConn{o: o, log: o.Log, sem: make(chan struct{}, o.MaxInFlight), changed: make(chan struct{})}
 }
 
@@ -177,13 +194,16 @@ func (e *refusedError) Error() string {
 // Run connects, subscribes and serves callbacks, reconnecting with exponential backoff and
 // jitter after a disconnect, until ctx is done (it then returns ctx.Err()), WeCom refuses
 // the credentials (an *AuthError) or another connection takes the bot id over
-// (ErrKicked). It waits for running handlers, late ones included, before it returns. Run
+// (ErrKicked). It waits for running handlers, late ones included, before it returns;
+// once ctx is done the connection stays up while their answers are owed (see
+// DrainTimeout), and an answer that cannot go on it any more goes to Undelivered. Run
 // must not be called twice at once: WeCom keeps one connection per bot and the second
 // would kick the first.
 func (lc *LongConn) Run(ctx context.Context) error {
 	lc.mu.Lock()
 	lc.stopped = false
 	lc.mu.Unlock()
+	lc.draining.Store(false)
 	defer lc.handlers.Wait()
 	defer lc.stop()
 	attempt, refusals := 0, 0
@@ -399,8 +419,11 @@ func (lc *LongConn) Connected() bool {
 // session runs one connection from dial to disconnect. subscribed reports whether WeCom
 // acknowledged the subscription.
 func (lc *LongConn) session(parent context.Context) (subscribed bool, err error) {
-	ctx, cancel := context.WithCancelCause(parent)
+	// The session outlives parent while answers are owed: see drain.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	defer cancel(nil)
+	stopDrain := context.AfterFunc(parent, func() { lc.drain(ctx, cancel) })
+	defer stopDrain()
 
 	dialCtx, dialCancel := context.WithTimeout(ctx, 15*time.Second)
 	ws, _, err := websocket.Dial(dialCtx, lc.o.URL, nil)
@@ -446,6 +469,11 @@ func (lc *LongConn) session(parent context.Context) (subscribed bool, err error)
 				return true, ErrKicked
 			}
 			lc.handlers.Add(1)
+			lc.owed.Add(1)
+			if lc.draining.Load() {
+				go lc.refuse(ctx, f.Cmd, f.Headers.ReqID, m)
+				continue
+			}
 			go lc.admit(ctx, f.Cmd, f.Headers.ReqID, m, time.Now())
 		case "":
 			if c.acked(f) {
@@ -459,6 +487,31 @@ func (lc *LongConn) session(parent context.Context) (subscribed bool, err error)
 			lc.log.Debug("wecom long connection: ignored frame", "cmd", f.Cmd)
 		}
 	}
+}
+
+// drain keeps the session up after Run's context ended, until no answer is owed or
+// DrainTimeout has passed, then ends it.
+func (lc *LongConn) drain(ctx context.Context, cancel context.CancelCauseFunc) {
+	lc.draining.Store(true)
+	if n := lc.owed.Load(); n > 0 {
+		lc.log.Info("wecom long connection: stopping; the connection stays up for the answers still owed", "owed", n)
+	}
+	limit := time.NewTimer(lc.o.DrainTimeout)
+	defer limit.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for lc.owed.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-limit.C:
+			lc.log.Warn("wecom long connection: closing with answers still owed; they go to Undelivered when done", "owed", lc.owed.Load())
+			cancel(context.Canceled)
+			return
+		case <-tick.C:
+		}
+	}
+	cancel(context.Canceled)
 }
 
 // stripControl drops the control characters WeCom's SDK drops before parsing a frame
@@ -561,43 +614,52 @@ func (lc *LongConn) admit(ctx context.Context, cmd, reqID string, m Message, arr
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	defer lc.handlers.Done()
+	lc.refuse(ctx, cmd, reqID, m)
+}
+
+// refuse answers a message 「系统繁忙，请稍后再发」 without handling it.
+func (lc *LongConn) refuse(ctx context.Context, cmd, reqID string, m Message) {
+	defer lc.served()
 	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "req_id", reqID)
-	log.Warn("wecom long connection: too busy to start the message in time; answered busy", "in_flight", lc.o.MaxInFlight)
+	log.Warn("wecom long connection: too busy to start the message in time, or stopping; answered busy", "in_flight", lc.o.MaxInFlight)
 	if lc.o.Busy != nil {
 		lc.o.Busy(ctx)
 	}
 	if cmd == cmdMsgCallback {
-		lc.finishReply(context.WithoutCancel(ctx), log, reqID, m, newID(), msgBusy)
+		if err := lc.finishReply(context.WithoutCancel(ctx), log, reqID, m, newID(), msgBusy); err != nil {
+			log.Warn("wecom long connection: busy answer not sent", "err", err)
+		}
 	}
 }
 
+// served marks the end of a callback's service.
+func (lc *LongConn) served() {
+	lc.owed.Add(-1)
+	lc.handlers.Done()
+}
+
 func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
-	defer lc.handlers.Done()
+	defer lc.served()
 	defer func() { <-lc.sem }()
 	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "chattype", m.ChatType, "req_id", reqID)
 	// Replies go on after the connection (or ctx) ends: the answer is owed.
 	ctx = context.WithoutCancel(ctx)
 
-	owner := newID()
-	if m.MsgID != "" && lc.o.Ledger != nil {
-		lctx, cancel := ledgerCtx(ctx)
-		rec, mine, err := lc.o.Ledger.Begin(lctx, m.MsgID, owner, lc.o.LateTimeout+time.Minute, DedupTTL)
-		cancel()
-		switch {
-		case err != nil:
-			log.Warn("wecom long connection: message ledger unavailable, handling anyway", "err", err)
-		case !mine && rec.Done && cmd == cmdMsgCallback && !(Reply{Markdown: rec.Answer}).Empty():
-			log.Info("wecom long connection: message delivered again; answering the recorded answer")
-			lc.finishReply(ctx, log, reqID, m, newID(), rec.Answer)
-			return
-		case !mine:
-			log.Info("wecom long connection: message already handled or being handled", "done", rec.Done)
-			return
+	cl, rec, mine := claimMsg(ctx, lc.o.Ledger, m.MsgID, lc.o.ClaimLease, log)
+	switch {
+	case !mine && rec.Done && cmd == cmdMsgCallback && !(Reply{Markdown: rec.Answer}).Empty():
+		log.Info("wecom long connection: message delivered again; answering the recorded answer")
+		if err := lc.finishReply(ctx, log, reqID, m, newID(), rec.Answer); err != nil {
+			log.Warn("wecom long connection: recorded answer not sent again", "err", err)
 		}
+		return
+	case !mine:
+		log.Info("wecom long connection: message already handled or being handled", "done", rec.Done)
+		return
 	}
 
 	wk := runDetached(ctx, lc.o.Handler, m, lc.o.LateTimeout, log)
+	cl.keep(ctx, wk, lc.o.LateTimeout+30*time.Second)
 	t := time.NewTimer(lc.o.Timeout)
 	defer t.Stop()
 	stream := newID()
@@ -622,36 +684,39 @@ func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 		}
 		log.Info("wecom long connection: late handler finished", "elapsed", time.Since(wk.start))
 	}
-	lc.settle(ctx, log, m, owner, wk)
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := cl.settle(lctx, wk); err != nil {
+		log.Warn("wecom long connection: message ledger not updated", "failed", wk.failed, "err", err)
+	}
+	cancel()
 	if cmd == cmdEventCallback {
 		lc.answerEvent(ctx, log, reqID, m, wk)
 		return
 	}
+	answer := wk.answer()
 	if wk.reply.Empty() && !wk.failed {
-		if unfinished {
-			lc.finishReply(ctx, log, reqID, m, stream, msgDone)
+		if !unfinished {
+			return
 		}
-		return
+		answer = msgDone
 	}
-	lc.finishReply(ctx, log, reqID, m, stream, wk.answer())
+	if err := lc.finishReply(ctx, log, reqID, m, stream, answer); err != nil {
+		lc.owe(ctx, log, m, answer, err)
+	}
 }
 
-// settle records the end of the work: released when the handler failed, else done.
-func (lc *LongConn) settle(ctx context.Context, log *slog.Logger, m Message, owner string, wk *work) {
-	if m.MsgID == "" || lc.o.Ledger == nil {
+// owe hands an answer the connection could not send to Undelivered, which sends it
+// another way; without it the answer is lost, and the log says so.
+func (lc *LongConn) owe(ctx context.Context, log *slog.Logger, m Message, markdown string, err error) {
+	if lc.o.Undelivered == nil {
+		log.Error("wecom long connection: answer not sent", "err", err)
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var err error
-	if wk.failed {
-		err = lc.o.Ledger.Release(lctx, m.MsgID, owner)
-	} else {
-		err = lc.o.Ledger.Finish(lctx, m.MsgID, wk.reply.Markdown, DedupTTL)
+	if herr := lc.o.Undelivered(ctx, m, markdown); herr != nil {
+		log.Error("wecom long connection: answer not sent, and it could not be handed on", "err", err, "handoff_err", herr)
+		return
 	}
-	if err != nil {
-		log.Warn("wecom long connection: message ledger not updated", "err", err)
-	}
+	log.Warn("wecom long connection: answer not sent on the connection; handed on to go as a push", "err", err)
 }
 
 // answerEvent sends the welcome of an enter_chat event (WeCom takes no other answer to
@@ -671,19 +736,19 @@ func (lc *LongConn) answerEvent(ctx context.Context, log *slog.Logger, reqID str
 
 // finishReply sends the finished stream; when WeCom no longer takes frames of it (846608,
 // 846605) or no connection came back in time, the answer goes to the chat with
-// aibot_send_msg instead, as WeCom's own plugin does.
-func (lc *LongConn) finishReply(ctx context.Context, log *slog.Logger, reqID string, m Message, stream, markdown string) {
+// aibot_send_msg instead, as WeCom's own plugin does. It returns why the answer did not
+// go out.
+func (lc *LongConn) finishReply(ctx context.Context, log *slog.Logger, reqID string, m Message, stream, markdown string) error {
 	content := truncateContent(ChatMarkdown(markdown), MaxStreamContent)
 	body := replyBody{MsgType: "stream", Stream: &streamBody{ID: stream, Finish: true, Content: content}}
 	err := lc.respond(ctx, cmdRespondMsg, reqID, body)
 	if err == nil {
 		lc.replied(m)
-		return
+		return nil
 	}
 	var api *APIError
 	if !errors.Is(err, ErrNotConnected) && !(errors.As(err, &api) && (api.Code == ErrCodeStreamExpired || api.Code == ErrCodeInvalidReqID)) {
-		log.Error("wecom long connection: answer not sent", "err", err)
-		return
+		return err
 	}
 	chat := m.ChatID
 	if chat == "" {
@@ -691,10 +756,10 @@ func (lc *LongConn) finishReply(ctx context.Context, log *slog.Logger, reqID str
 	}
 	log.Warn("wecom long connection: the stream cannot be finished any more; sending the answer as a message", "err", err)
 	if err := lc.SendMarkdown(ctx, chat, markdown); err != nil {
-		log.Error("wecom long connection: answer not sent", "err", err)
-		return
+		return err
 	}
 	lc.replied(m)
+	return nil
 }
 
 func (lc *LongConn) replied(m Message) {

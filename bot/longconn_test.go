@@ -540,3 +540,110 @@ func TestLongConnBusy(t *testing.T) {
 	}
 	close(release)
 }
+
+// TestLongConnClaimIsShortAndRenewed: the claim on a message is short (a replica that
+// dies gives its messages up soon) and renewed while the handler runs (a slow handler
+// keeps its message past one lease and answers it once).
+func TestLongConnClaimIsShortAndRenewed(t *testing.T) {
+	e := newGateway(t)
+	ledger := &bot.MemLedger{}
+	h := &countingHandler{fn: func(ctx context.Context, m bot.Message) bot.Reply {
+		if m.MsgID == "slow-claim" {
+			time.Sleep(900 * time.Millisecond)
+		}
+		return bot.Reply{Markdown: "已登记：大辛社区 会员 320 人"}
+	}}
+	run(t, e.longConn(t, "s3cret", h, ledger, func(o *bot.LongConnOptions) {
+		o.Timeout, o.ClaimLease = 100*time.Millisecond, 150*time.Millisecond
+	}))
+	e.waitConnected(t)
+	x, err := e.gw.Deliver("bot-1", groupText("slow-claim", "@换届助手 会员 320 人口 6200"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // three leases and more; the handler still works
+	if rec, mine, _ := ledger.Begin(context.Background(), "slow-claim", "other-replica", time.Second, bot.DedupTTL); mine || rec.Done {
+		t.Fatalf("another replica took the message of a running handler: %+v mine=%v", rec, mine)
+	}
+	if f := waitAnswer(t, x, 5*time.Second); f.Content != "已登记：大辛社区 会员 320 人" || h.calls.Load() != 1 {
+		t.Fatalf("answer %+v, handler calls %d", f, h.calls.Load())
+	}
+
+	e2 := newGateway(t)
+	quick := &bot.MemLedger{}
+	run(t, e2.longConn(t, "s3cret", &countingHandler{}, quick))
+	e2.waitConnected(t)
+	x2, _ := e2.gw.Deliver("bot-1", groupText("quick", "@换届助手 进度"))
+	waitAnswer(t, x2, 5*time.Second)
+	if d := quick.MaxLease(); d <= 0 || d > time.Minute {
+		t.Fatalf("a message is claimed for %v: a replica that dies keeps it that long", d)
+	}
+}
+
+// TestLongConnOwedAnswersOutliveRun: Run's context ends (shutdown, or the lease moved to
+// another replica) while a slow handler works. The connection stays up until its answer
+// is out, and a message arriving meanwhile is told the bot is busy; when the connection
+// cannot wait that long, the answer is handed on (Undelivered) instead of dropped.
+func TestLongConnOwedAnswersOutliveRun(t *testing.T) {
+	const answer = "已登记：大辛社区 会员 320 人"
+	for _, tc := range []struct {
+		name  string
+		drain time.Duration // 0: the default
+	}{{"connection kept", 0}, {"handed on", 50 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGateway(t)
+			release := make(chan struct{})
+			h := &countingHandler{fn: func(ctx context.Context, m bot.Message) bot.Reply {
+				<-release
+				return bot.Reply{Markdown: answer}
+			}}
+			var mu sync.Mutex
+			var handed []string
+			_, stop := run(t, e.longConn(t, "s3cret", h, &bot.MemLedger{}, func(o *bot.LongConnOptions) {
+				o.Timeout, o.DrainTimeout = 100*time.Millisecond, tc.drain
+				o.Undelivered = func(_ context.Context, m bot.Message, markdown string) error {
+					mu.Lock()
+					defer mu.Unlock()
+					handed = append(handed, m.ChatID+": "+markdown)
+					return nil
+				}
+			}))
+			e.waitConnected(t)
+			x, err := e.gw.Deliver("bot-1", groupText("owed-1", "@换届助手 会员 320 人口 6200"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); len(x.Frames()) == 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("no unfinished stream")
+				}
+			}
+			stopped := make(chan error, 1)
+			go func() { stopped <- stop() }()
+			time.Sleep(200 * time.Millisecond)
+			if tc.drain == 0 {
+				late, err := e.gw.Deliver("bot-1", groupText("owed-2", "@换届助手 进度"))
+				if err != nil {
+					t.Fatalf("the connection closed with an answer owed: %v", err)
+				}
+				if f := waitAnswer(t, late, 5*time.Second); f.Content != "系统繁忙，请稍后再发。这条消息没有处理，也没有保存任何内容。" {
+					t.Fatalf("a message while stopping got %+v", f)
+				}
+			}
+			close(release)
+			if err := <-stopped; err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run: %v", err)
+			}
+			frames := x.Frames()
+			last := frames[len(frames)-1]
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case tc.drain == 0 && (!last.Finish || last.Content != answer || len(handed) != 0):
+				t.Fatalf("frames %+v, handed on %q", frames, handed)
+			case tc.drain > 0 && (len(handed) != 1 || handed[0] != "chat1: "+answer):
+				t.Fatalf("handed on %q, frames %+v", handed, frames)
+			}
+		})
+	}
+}

@@ -208,4 +208,33 @@ func (r *Redis) MarkMsgDelivered(ctx context.Context, id, via string) (string, e
 	return first, nil
 }
 
+// KEYS msg
+// ARGV from, to ("" forgets the mark)
+// Returns the mark after the call ("" when there is none).
+var settleDeliveredMsgScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return '' end
+local cur = redis.call('HGET', KEYS[1], 'delivered')
+if cur == ARGV[1] then
+  if ARGV[2] == '' then
+    redis.call('HDEL', KEYS[1], 'delivered')
+    return ''
+  end
+  redis.call('HSET', KEYS[1], 'delivered', ARGV[2])
+  return ARGV[2]
+end
+return cur or ''
+`)
+
+// SettleMsgDelivered implements Dedup.
+func (r *Redis) SettleMsgDelivered(ctx context.Context, id, from, to string) (string, error) {
+	if err := checkName("from", from); err != nil {
+		return "", fmt.Errorf("storage: settle msg %s delivered: %w", id, err)
+	}
+	now, err := settleDeliveredMsgScript.Run(ctx, r.c, []string{r.k.msg(id)}, from, to).Text()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("storage: settle msg %s delivered: %w", id, err)
+	}
+	return now, nil
+}
+
 func isWrongType(err error) bool { return strings.HasPrefix(err.Error(), "WRONGTYPE") }

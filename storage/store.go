@@ -62,4 +62,7 @@ type Dedup interface {
 	// another path did first, and returns the path recorded first ("" when id is not in
 	// the ledger).
 	MarkMsgDelivered(ctx context.Context, id, via string) (first string, err error)
+	// SettleMsgDelivered replaces id's delivery mark from by to ("" forgets it) when from
+	// is the mark recorded, and returns the mark after the call.
+	SettleMsgDelivered(ctx context.Context, id, from, to string) (now string, err error)
 }

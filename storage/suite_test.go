@@ -464,6 +464,35 @@ func testDedup(t *testing.T, r *Redis) {
 	if rec, _, _ := r.Msg(ctx, "m3"); rec.Delivered != "stream" || rec.State != MsgProcessing {
 		t.Fatalf("record %+v", rec)
 	}
+	// A pending POST to response_url is settled: sent, or forgotten when it failed, so
+	// that a stream refresh may take the answer after all; another mark stays.
+	begin("m4", "a1")
+	for _, step := range []struct {
+		op, a, b, want string
+	}{
+		{"mark", "url-pending", "", "url-pending"},
+		{"mark", "stream", "", "url-pending"},
+		{"settle", "url-pending", "", ""},
+		{"mark", "stream", "", "stream"},
+		{"settle", "url-pending", "url", "stream"},
+		{"settle", "stream", "", ""},
+		{"mark", "url-pending", "", "url-pending"},
+		{"settle", "url-pending", "url", "url"},
+	} {
+		var got string
+		var err error
+		if step.op == "mark" {
+			got, err = r.MarkMsgDelivered(ctx, "m4", step.a)
+		} else {
+			got, err = r.SettleMsgDelivered(ctx, "m4", step.a, step.b)
+		}
+		if err != nil || got != step.want {
+			t.Fatalf("%s(%s, %s) = %q, %v; want %q", step.op, step.a, step.b, got, err, step.want)
+		}
+	}
+	if got, _ := r.SettleMsgDelivered(ctx, "unknown", "url-pending", ""); got != "" {
+		t.Fatalf("SettleMsgDelivered of an unknown message = %q", got)
+	}
 	if got, _ := r.MarkMsgDelivered(ctx, "unknown", "url"); got != "" {
 		t.Fatalf("MarkMsgDelivered of an unknown message = %q", got)
 	}

@@ -47,3 +47,7 @@ func (l msgLedger) Lookup(ctx context.Context, id string) (bot.MsgRecord, bool, 
 func (l msgLedger) MarkDelivered(ctx context.Context, id, via string) (string, error) {
 	return l.s.MarkMsgDelivered(ctx, id, via)
 }
+
+func (l msgLedger) SettleDelivered(ctx context.Context, id, from, to string) (string, error) {
+	return l.s.SettleMsgDelivered(ctx, id, from, to)
+}

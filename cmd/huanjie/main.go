@@ -317,7 +317,7 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		lc = bot.NewLongConn(bot.LongConnOptions{URL: s.wsURL, BotID: s.botID, Secret: s.botSecret,
 			Handler: timedHandler{next: h, m: met, transport: metrics.TransportLongConn, label: label},
 			Ledger:  msgLedger{store}, Log: log, OnSubscribed: subscribedState(met),
-			OnReply: countReplies(cfg, outbox, log)})
+			OnReply: countReplies(cfg, outbox, clock, log), Undelivered: answersAsPushes(cfg, outbox, clock)})
 		router.Bot = lc
 	}
 	warnPushPaths(cfg, lc != nil, log)
@@ -397,7 +397,19 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		// WeCom keeps one long connection per bot and a newer one kicks the older, so
 		// among replicas only the holder of the lease connects.
 		met.SetLongConn(metrics.LongConnStandby)
+		lcDone := make(chan struct{})
+		defer func() { // answers still owed go out before the store closes
+			cancel()
+			wait := time.NewTimer(lateShutdownGrace)
+			defer wait.Stop()
+			select {
+			case <-lcDone:
+			case <-wait.C:
+				log.Warn("long connection: answers still being worked on at shutdown")
+			}
+		}()
 		go func() {
+			defer close(lcDone)
 			if err := store.Lead(ctx, "longconn:"+s.botID, 15*time.Second, log, leading(met, health.runLongConn(lc))); err != nil {
 				errc <- fmt.Errorf("long connection: %w", err)
 			}

@@ -89,8 +89,9 @@ func warnPushPaths(cfg *config.Config, botPushes bool, log *slog.Logger) {
 
 // countReplies counts each answer the bot sent into a group against the group's limits
 // on the bot's path (WeCom: 30 a minute and 1000 an hour per chat, replies included), so
-// that queued pushes leave room for them.
-func countReplies(cfg *config.Config, outbox storage.Outbox, log *slog.Logger) func(chatID string) {
+// that queued pushes leave room for them. now is the deliverer's clock: the windows are
+// judged on one clock.
+func countReplies(cfg *config.Config, outbox storage.Outbox, now func() time.Time, log *slog.Logger) func(chatID string) {
 	return func(chatID string) {
 		st, _, ok := cfg.StreetOfChat(chatID)
 		if !ok {
@@ -102,8 +103,26 @@ func countReplies(cfg *config.Config, outbox storage.Outbox, log *slog.Logger) f
 		for i, w := range bot.BotLimits {
 			windows[i] = storage.Window{N: w.N, Per: w.Per}
 		}
-		if _, _, err := outbox.TakeSlots(ctx, st.ID, reminders.BotBucket(chatID), time.Now(), 1, windows, true); err != nil {
+		if _, _, err := outbox.TakeSlots(ctx, st.ID, reminders.BotBucket(chatID), now(), 1, windows, true); err != nil {
 			log.Warn("a reply could not be counted against the group's push limits", "group", chatID, "err", err)
 		}
+	}
+}
+
+// errNotAGroup: the outbox pushes only into the configured groups.
+var errNotAGroup = errors.New("not a configured group: the outbox pushes only into groups")
+
+// answersAsPushes queues an answer the long connection could not send (it closed first,
+// or WeCom's rate limit refused it) in the outbox, which pushes it into its group within
+// the group's limits and retries it: held, never dropped.
+func answersAsPushes(cfg *config.Config, outbox storage.Outbox, now func() time.Time) func(ctx context.Context, m bot.Message, markdown string) error {
+	return func(ctx context.Context, m bot.Message, markdown string) error {
+		st, _, ok := cfg.StreetOfChat(m.ChatID)
+		if m.ChatID == "" || !ok {
+			return errNotAGroup
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return outbox.Enqueue(ctx, st.ID, []storage.OutMsg{{ChatID: m.ChatID, Markdown: markdown, Created: now()}})
 	}
 }

@@ -40,7 +40,8 @@ func (s *seen) Release(context.Context, string, string) error               { re
 func (s *seen) Lookup(context.Context, string) (bot.MsgRecord, bool, error) {
 	return bot.MsgRecord{}, false, nil
 }
-func (s *seen) MarkDelivered(_ context.Context, _, via string) (string, error) { return via, nil }
+func (s *seen) MarkDelivered(_ context.Context, _, via string) (string, error)     { return via, nil }
+func (s *seen) SettleDelivered(_ context.Context, _, _, to string) (string, error) { return to, nil }
 
 // target is the real bot.Callback with a handler that answers 进度 and stays silent on 空.
 func target(t *testing.T) (*httptest.Server, *seen) {
