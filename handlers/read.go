@@ -21,15 +21,23 @@ import (
 // countSlots are the counts each kind of filing takes, by the words that name them.
 var (
 	membersSlots = []reader.Slot{
-		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true},
-		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}},
+		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true, Max: maxPopulation},
+		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}, Max: maxPopulation},
 	}
 	representativesSlots = []reader.Slot{
-		{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true},
+		{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true, Max: maxRepresentatives},
 	}
 	councilSlots = []reader.Slot{
-		{Key: "council", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}},
+		{Key: "council", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}, Max: maxCouncil},
 	}
+)
+
+// The largest counts that can be meant: a community is not a city, representatives are
+// counted in tens, a council in ones. A larger number is a typo and is asked back.
+const (
+	maxPopulation      = 1_000_000
+	maxRepresentatives = 1000
+	maxCouncil         = 100
 )
 
 // counts places the sentence's numbers into slots, or asks back. Numbers that count a

@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"maps"
+	"testing"
+)
+
+// guess is a message a careful person could not file without guessing: it is answered
+// (asked back, or helped) with want in the reply, and nothing is stored.
+type guess struct {
+	name      string
+	setup     []step
+	who, text string
+	at        string
+	want      []string
+}
+
+var (
+	candidatesDaxin   = step{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽", at: "2021-07-06"}
+	candidatesTaiping = step{who: "yudunfu", text: "候选人 会长 于敦富 副会长 王芳 秘书长 李丽", at: "2021-07-06"}
+)
+
+func asksBack(t *testing.T, cases []guess) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.run(tc.setup)
+			before := h.dump()
+			h.run([]step{{who: tc.who, text: tc.text, at: tc.at, want: tc.want, not: []string{"已登记", "已通过", "已退回", "已批复"}}})
+			if after := h.dump(); !maps.Equal(before, after) {
+				t.Errorf("「%s」 stored something", tc.text)
+			}
+		})
+	}
+}
+
+// TestCounts: Counts.
+func TestCounts(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "letters in members", who: "cuihong", at: "2021-06-28", text: "会员 12OO 人口 6200", want: []string{"12OO"}},
+		{name: "a letter in the population", who: "cuihong", at: "2021-06-28", text: "会员 320 人口 6200O", want: []string{"6200O"}},
+		{name: "a letter in the middle", who: "cuihong", at: "2021-06-28", text: "会员1O2人 人口6200", want: []string{"1O2"}},
+		{name: "a letter in representatives", who: "cuihong", at: "2021-07-03", text: "代表 5O", want: []string{"5O"}},
+		{name: "a letter in the council", who: "cuihong", at: "2021-07-10", text: "选举 7月10日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 1l人", want: []string{"1l"}},
+		{name: "absurd representatives", who: "cuihong", at: "2021-07-03", text: "代表 5000", want: []string{"5000"}},
+		{name: "absurd council", who: "cuihong", at: "2021-07-10", text: "选举 7月10日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 1100人", want: []string{"1100"}},
+		{name: "absurd population", who: "cuihong", at: "2021-06-28", text: "会员 320 人口 620000000", want: []string{"620000000"}},
+	})
+}
+
+// TestHouseholds: Households are not people.
+func TestHouseholds(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "member households", who: "cuihong", at: "2021-06-28", text: "会员 320户 人口 6200", want: []string{"户"}},
+		{name: "population in households", who: "cuihong", at: "2021-06-28", text: "会员 320 人口 6200户", want: []string{"户"}},
+		{name: "representatives in households", who: "cuihong", at: "2021-07-03", text: "代表 50户", want: []string{"户"}},
+		{name: "member households labelled", who: "cuihong", at: "2021-06-28", text: "会员户 320 人口 6200", want: []string{"会员"}},
+	})
+}
