@@ -58,3 +58,14 @@ func TestHouseholds(t *testing.T) {
 		{name: "member households labelled", who: "cuihong", at: "2021-06-28", text: "会员户 320 人口 6200", want: []string{"会员"}},
 	})
 }
+
+// TestCommunities: Communities inside a longer word, two communities.
+func TestCommunities(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "two communities approved at once", setup: []step{candidatesDaxin, candidatesTaiping}, who: "luolimei", at: "2021-07-07", text: "初审通过 大辛 太平", want: []string{"大辛", "太平"}},
+		{name: "two communities glued", setup: []step{candidatesDaxin, candidatesTaiping}, who: "luolimei", at: "2021-07-07", text: "初审通过 太平大辛", want: []string{"大辛", "太平"}},
+		{name: "a name inside a longer word", setup: []step{candidatesDaxin}, who: "luolimei", at: "2021-07-07", text: "初审通过 大辛庄", want: []string{"大辛"}},
+		{name: "a name after another word", setup: []step{candidatesDaxin}, who: "luolimei", at: "2021-07-07", text: "初审通过 老大辛", want: []string{"大辛"}},
+		{name: "two communities exempted", who: "luolimei", at: "2021-07-07", text: "免报 大辛 太平 代表 会员大会代替", want: []string{"大辛", "太平"}},
+	})
+}
