@@ -69,3 +69,17 @@ func TestCommunities(t *testing.T) {
 		{name: "two communities exempted", who: "luolimei", at: "2021-07-07", text: "免报 大辛 太平 代表 会员大会代替", want: []string{"大辛", "太平"}},
 	})
 }
+
+// TestNames: Not names.
+func TestNames(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "undecided", who: "cuihong", at: "2021-07-06", text: "候选人 会长 崔宏 副会长 王芳 秘书长 待定", want: []string{"待定"}},
+		{name: "none yet", who: "cuihong", at: "2021-07-06", text: "候选人 会长 崔宏 副会长 暂无 秘书长 李丽", want: []string{"暂无"}},
+		{name: "a title for a name", who: "cuihong", at: "2021-07-06", text: "候选人 会长 书记 副会长 王芳 秘书长 李丽", want: []string{"书记"}},
+		{name: "a count for names", who: "cuihong", at: "2021-07-06", text: "候选人 会长 崔宏 副会长 两人 秘书长 李丽", want: []string{"两人"}},
+		{name: "a council of numbers", who: "cuihong", at: "2021-07-06", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽 理事 五个", want: []string{"五个"}},
+		{name: "and others", who: "cuihong", at: "2021-07-06", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽 理事 王强等", want: []string{"王强等"}},
+		{name: "leader undecided", who: "cuihong", at: "2021-06-15", text: "领导小组 组长 待定", want: []string{"待定"}},
+		{name: "leader a title", who: "cuihong", at: "2021-06-15", text: "领导小组 组长 书记", want: []string{"书记"}},
+	})
+}

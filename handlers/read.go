@@ -205,11 +205,17 @@ func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
 }
 
 func (b *Bot) readLeadingGroup(r *request) (campaign.Value, error) {
-	for i, tok := range rosterTokens(r.rest, []string{"组长"}) {
-		if tok == "组长" {
-			if name := nameAfter(rosterTokens(r.rest, []string{"组长"}), i); name != "" {
-				return campaign.Value{Leader: name}, nil
-			}
+	toks := rosterTokens(r.rest, []string{"组长"})
+	for i, tok := range toks {
+		if tok != "组长" {
+			continue
+		}
+		name, why := nameAfter(toks, i)
+		switch {
+		case why != "":
+			return campaign.Value{}, badf(msgLeaderNotAName, why)
+		case name != "":
+			return campaign.Value{Leader: name}, nil
 		}
 	}
 	return campaign.Value{}, badf("请写上组长的姓名")
@@ -277,10 +283,15 @@ func (b *Bot) readRoster(r *request, none string) (campaign.Roster, error) {
 				continue // the council's size (共11人, 十一个人), read by counts
 			}
 		}
-		if !isName(t) {
+		name, why := personName(t)
+		if why != "" {
+			return ro, badf(msgNotANameIn, key, why)
+		}
+		if name == "" {
 			extra = append(extra, t)
 			continue
 		}
+		t = name
 		switch key {
 		case "会长":
 			ro.President = append(ro.President, t)
@@ -369,8 +380,9 @@ func isName(t string) bool {
 	return true
 }
 
-// nameAfter is the name after the title at toks[i], skipping fillers (组长是崔宏).
-func nameAfter(toks []string, i int) string {
+// nameAfter is the name after the title at toks[i], skipping fillers (组长是崔宏), or why
+// the word there is not a name (组长 待定, 组长 书记).
+func nameAfter(toks []string, i int) (string, string) {
 	for j := i + 1; j < len(toks); j++ {
 		t := toks[j]
 		if fillers[t] {
@@ -381,12 +393,78 @@ func nameAfter(toks []string, i int) string {
 				t = rest
 			}
 		}
-		if isName(t) {
-			return t
-		}
-		return ""
+		return personName(t)
 	}
-	return ""
+	return "", ""
+}
+
+// Words that stand where a name should but are no person's name.
+var (
+	// honorifics after a name: 崔宏同志 is 崔宏.
+	honorifics = []string{"同志", "女士", "先生"}
+	// titlesBefore a name: 社区书记崔宏 is 崔宏; alone they name nobody.
+	titlesBefore = []string{"社区党委书记", "社区党支部书记", "党委书记", "党支部书记", "社区书记", "居委会主任", "社区主任",
+		"卫计主任", "书记", "主任"}
+	// titlesAlone are offices or kinds of people, not a person: 会长 书记, 副会长 委员.
+	titlesAlone = []string{"同志", "委员", "干部", "成员", "领导", "医生", "村医", "居民", "群众", "代表", "主任委员"}
+	// placeholders say there is no name yet: 秘书长 待定.
+	placeholders = []string{"待定", "暂定", "未定", "没定", "还没定", "未确定", "不确定", "再定", "另定", "待选", "待推选",
+		"暂无", "暂缺", "空缺", "缺", "无", "没有", "暂时没有", "另行通知", "同上", "见上", "本人", "若干", "不详", "未知"}
+	// doneWords say something is done, not who: 组长 已完成, 副会长 搞定.
+	doneWords = []string{"完成", "搞定", "弄好", "做好", "好了", "成立", "落实", "已经", "选好", "选出", "定了", "OK", "ok", "好的"}
+)
+
+// personName reads a word written where a person's name goes: the name, with an
+// honorific after it or a title before it left off (崔宏同志, 社区书记崔宏); or why it is
+// no name (待定, 书记, 搞定, 两人, 王强等 …); or neither when it is not a word of letters.
+func personName(t string) (name, why string) {
+	for _, h := range honorifics {
+		if rest, ok := strings.CutSuffix(t, h); ok && isName(rest) {
+			t = rest
+		}
+	}
+	for _, p := range titlesBefore {
+		if rest, ok := strings.CutPrefix(t, p); ok && isName(rest) && !isTitleWord(rest) {
+			t = rest
+			break
+		}
+	}
+	switch {
+	case isTitleWord(t):
+		return "", fmt.Sprintf(whyTitle, t)
+	case slices.Contains(placeholders, t) || strings.HasPrefix(t, "待") || strings.HasPrefix(t, "暂"):
+		return "", fmt.Sprintf(whyNotAName, t)
+	case strings.HasPrefix(t, "已") || slices.ContainsFunc(doneWords, func(w string) bool { return strings.Contains(t, w) }):
+		return "", fmt.Sprintf(whyNotAName, t)
+	case isNumeralWord(t):
+		return "", fmt.Sprintf(whyHeadcount, t)
+	case strings.HasSuffix(t, "等") && isName(strings.TrimSuffix(t, "等")):
+		return "", fmt.Sprintf(whyAndOthers, t)
+	case utf8.RuneCountInString(t) == 2 && (strings.HasPrefix(t, "小") || strings.HasPrefix(t, "老")):
+		return "", fmt.Sprintf(whyNickname, t)
+	case !isName(t):
+		return "", ""
+	}
+	return t, ""
+}
+
+func isTitleWord(t string) bool {
+	return slices.Contains(titlesBefore, t) || slices.Contains(titlesAlone, t) || isOffice(t) ||
+		t == "组长" || t == "副组长"
+}
+
+// isNumeralWord reports a word of Chinese numerals, with or without its unit: 两人, 五个, 十一.
+func isNumeralWord(t string) bool {
+	t = strings.TrimRight(t, "人名位个")
+	if t == "" {
+		return false
+	}
+	for _, c := range t {
+		if !strings.ContainsRune("零〇一二两三四五六七八九十百千万几", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // rosterTokens splits text into words at spaces and punctuation (not 「·」), with each

@@ -335,6 +335,8 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		}
 	case "ask-shorter-summary", "ask-role":
 		return surfaced, "" // the previous summary and the sender's role are the caller's
+	case "ask-not-a-name":
+		return surfaced, "" // names are read by handlers
 	case "ask-unreadable":
 		if r.item == "summary" {
 			return surfaced, "" // 300 letters: the caller compares with the summary it replaces
