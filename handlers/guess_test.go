@@ -83,3 +83,27 @@ func TestNames(t *testing.T) {
 		{name: "leader a title", who: "cuihong", at: "2021-06-15", text: "领导小组 组长 书记", want: []string{"书记"}},
 	})
 }
+
+// TestQuestions: Questions and refusals around a command word.
+func TestQuestions(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "question about members", who: "cuihong", at: "2021-06-28", text: "会员数怎么报？", want: []string{"会员 320 人口 6200"}},
+		{name: "not elected yet", who: "cuihong", at: "2021-07-08", text: "还没选举", want: []string{"选举"}},
+		{name: "does not know the count", who: "cuihong", at: "2021-07-03", text: "不知道代表人数", want: []string{"代表"}},
+		{name: "asks whether elected", who: "cuihong", at: "2021-07-08", text: "选举了吗", want: []string{"选举"}},
+		{name: "asks whether self-check is done", who: "cuihong", at: "2021-07-26", text: "自查完成了吗", want: []string{"自查"}},
+		{name: "self-check good or not", who: "cuihong", at: "2021-07-26", text: "自查 好不好", want: []string{"自查"}},
+		{name: "a question with a summary word", who: "cuihong", at: "2021-07-15", text: "总结是不是7月20日前要交给街道办公室？", want: []string{"总结"}},
+	})
+}
+
+// TestDoneWords: Done words instead of the value.
+func TestDoneWords(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "leader done", who: "cuihong", at: "2021-06-15", text: "领导小组 组长 已完成", want: []string{"组长的姓名"}},
+		{name: "leader sorted", who: "cuihong", at: "2021-06-15", text: "领导小组 组长 搞定", want: []string{"组长的姓名"}},
+		{name: "summary said done", who: "cuihong", at: "2021-07-20", text: "总结 已经写好了，明天交给街道办公室", want: []string{"总结的正文"}},
+		{name: "vice president sorted", who: "cuihong", at: "2021-07-10", text: "选举 7月10日 会长 崔宏 副会长 搞定 秘书长 李丽 理事会 11人", want: []string{"搞定"}},
+		{name: "self-check fine", who: "cuihong", at: "2021-07-26", text: "自查 好的", want: []string{"自查 已完成"}},
+	})
+}

@@ -174,11 +174,77 @@ func (b *Bot) readElection(r *request) (campaign.Value, error) {
 	return campaign.Value{Date: day, Roster: ro}, nil
 }
 
-// doneSignals say a thing is done; negations say it is not.
+// doneSignals say a thing is done; negations say it is not. 「好的」 answers a request
+// (will do), 「好不好」 asks: only 「好了」 says done.
 var (
-	doneSignals = []string{"已", "了", "完成", "落实", "参加", "修订", "划分", "建立", "通过", "结束", "好"}
+	doneSignals = []string{"已", "了", "完成", "落实", "参加", "修订", "划分", "建立", "通过", "结束", "好了", "搞定", "完毕"}
 	notDone     = []string{"未", "没", "还没", "尚未", "准备", "将", "计划"}
 )
+
+// Questions and refusals around a command word: 「会员数怎么报？」「选举了吗」「还没选举」
+// 「不知道代表人数」 ask or say it is not done, they file nothing.
+var (
+	questionWords = []string{"吗", "怎么", "如何", "什么", "多少", "几号", "哪天", "哪一天", "是不是", "是否", "要不要",
+		"能不能", "可不可以", "可以吗", "好不好", "对不对", "行不行", "有没有", "需不需要", "咋"}
+	refusalWords = []string{"还没", "尚未", "不知道", "不清楚", "不确定", "没法", "还不"}
+)
+
+// asking reports a message that asks about item d, or says it is not done or not known,
+// rather than filing it. A summary is long free text: only a short one that ends asking
+// counts as a question.
+func asking(r *request, d *campaign.Def) bool {
+	raw := strings.TrimSpace(reader.Normalize(r.raw))
+	if d.Kind == campaign.KindText {
+		t := strings.TrimRight(raw, " 。！")
+		return utf8.RuneCountInString(t) < 60 && (strings.HasSuffix(t, "？") || strings.HasSuffix(t, "吗") || strings.HasSuffix(t, "呢"))
+	}
+	if strings.Contains(raw, "？") {
+		return true
+	}
+	for _, w := range questionWords {
+		if strings.Contains(raw, w) {
+			return true
+		}
+	}
+	for _, w := range refusalWords {
+		if strings.Contains(raw, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// howToFile answers a question about item d: how to file it, and by when.
+func howToFile(r *request, d *campaign.Def) string {
+	due := ""
+	if st, ok := r.street.Step(d.ID); ok && !st.Due.IsZero() {
+		due = fmt.Sprintf(msgHowDue, st.Due)
+	}
+	return fmt.Sprintf(msgHowToFile, d.Label, d.Usage, d.Example, due) + "\n\n" + msgNothingStored
+}
+
+// doneOnly are what people write instead of a summary's text: 「已经写好了」「已完成」.
+var (
+	doneOnly  = []string{"写好", "写完", "完成", "已完成", "搞定", "弄好", "做好", "已提交", "提交", "已上交", "上交", "交了", "报了", "已报", "发了", "好了"}
+	doneLeads = []string{"已经", "我们", "都", "总结", "工作", "的", "也", "早就", "早"}
+)
+
+// saysDoneOnly reports a text that begins by saying it is done (「已经写好了，明天交」)
+// instead of being the text; 「选举已完成，理事会十一人」 begins with what was done.
+func saysDoneOnly(text string) bool {
+	t := reader.Normalize(text)
+	for {
+		u := strings.TrimLeft(t, " ，。：:")
+		for _, w := range doneLeads {
+			u = strings.TrimPrefix(u, w)
+		}
+		if u == t {
+			break
+		}
+		t = u
+	}
+	return slices.ContainsFunc(doneOnly, func(w string) bool { return strings.HasPrefix(t, w) })
+}
 
 func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
 	day, dated, err := b.theDate(r, true)

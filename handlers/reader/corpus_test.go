@@ -298,6 +298,10 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		return understood, ""
 	}
 	// want asks back.
+	switch e.Tag {
+	case "ask-not-a-name", "ask-question", "ask-done-only":
+		return surfaced, "" // names, questions and what stands for a value are read by handlers
+	}
 	if len(r.asks) > 0 {
 		if e.Want.Says != "" && !slices.ContainsFunc(r.asks, func(a string) bool { return strings.Contains(a, e.Want.Says) }) &&
 			!slices.ContainsFunc(r.mentions, func(m Mention) bool { return strings.Contains(e.Want.Says, m.Name) }) {
@@ -335,8 +339,6 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		}
 	case "ask-shorter-summary", "ask-role":
 		return surfaced, "" // the previous summary and the sender's role are the caller's
-	case "ask-not-a-name":
-		return surfaced, "" // names are read by handlers
 	case "ask-unreadable":
 		if r.item == "summary" {
 			return surfaced, "" // 300 letters: the caller compares with the summary it replaces
