@@ -107,3 +107,11 @@ func TestDoneWords(t *testing.T) {
 		{name: "self-check fine", who: "cuihong", at: "2021-07-26", text: "自查 好的", want: []string{"自查 已完成"}},
 	})
 }
+
+// TestReasons: Reasons.
+func TestReasons(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "return with no reason", setup: []step{candidatesDaxin}, who: "luolimei", at: "2021-07-07", text: "退回 大辛 无", want: []string{"原因"}},
+		{name: "exempt with no reason", who: "luolimei", at: "2021-07-07", text: "免报 凤凰园 代表 无", want: []string{"原因"}},
+	})
+}

@@ -16,6 +16,9 @@ type Review struct {
 	Reason string
 }
 
+// noReasons stand where a reason goes but give none: 「免报 凤凰园 代表 无」.
+var noReasons = []string{"无", "没有", "暂无", "略", "同上", "见上", "不详", "无原因", "没原因", "没什么", "好的", "收到", "知道了"}
+
 // reasonLeads introduce a reason and are not part of it.
 var reasonLeads = sortLongestFirst([]string{"原因是", "原因为", "原因", "理由是", "理由", "因为", "因", "是因为", "由于"})
 
@@ -111,8 +114,8 @@ func ReadReview(s string, cmd Command, names []string, items Vocabulary) Review 
 		}
 		r = trimSeps(after)
 	}
-	if strings.Trim(r, "了吧啊呀哈哦嗯谢 ") == "" {
-		r = "" // 「初审通过了」「批复一下吧，谢谢」 give no reason
+	if strings.Trim(r, "了吧啊呀哈哦嗯谢 ") == "" || slices.Contains(noReasons, strings.Trim(r, "。！ ")) {
+		r = "" // 「初审通过了」「批复一下吧，谢谢」「退回 大辛 无」 give no reason
 	}
 	rv.Reason = r
 	return rv
