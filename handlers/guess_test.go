@@ -115,3 +115,11 @@ func TestReasons(t *testing.T) {
 		{name: "exempt with no reason", who: "luolimei", at: "2021-07-07", text: "免报 凤凰园 代表 无", want: []string{"原因"}},
 	})
 }
+
+// TestDatesOutsideCampaign: A date not written out that falls outside the campaign.
+func TestDatesOutsideCampaign(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "a bare day before the campaign", who: "cuihong", at: "2021-07-05", text: "培训 已参加 8号", want: []string{"6月8日"}},
+		{name: "last month's day before the campaign", who: "cuihong", at: "2021-07-05", text: "培训 已参加 上个月8号", want: []string{"6月8日"}},
+	})
+}

@@ -34,6 +34,7 @@ const (
 	msgNotYet            = "%s还没到，请完成后再登记"
 	msgOtherCommunity    = "您是%s社区的，这条消息写的是「%s」社区。每个社区由本社区的秘书长报送，没有保存任何内容。如果写错了，请去掉社区名重新发送。"
 	msgOutsideCampaign   = "%s不在本次换届的时间里（%s至%s），请核对日期"
+	msgImplicitOutside   = "「%s」按%s算，不在本次换届的时间里（%s至%s），请写明几月几日"
 	msgReadAs            = "（「%s」按%s %s登记）"
 	msgDistrictUnknown   = "您好，这是%s的换届工作群，我还不认识您。区里的领导和办公室人员写在配置文件里，请联系管理员。"
 	msgDistrictHelp      = "在%s的群里可以问：「进度」（每个街道一行）、「哪些社区还没报」（按街道分组）、「导出」（每个街道一张表），或发街道名查看该街道，例如：%s。"

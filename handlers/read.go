@@ -123,6 +123,11 @@ func (b *Bot) theDate(r *request, past bool) (campaign.Date, bool, error) {
 	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
 		return campaign.Date{}, false, badf(msgOutsideCampaign, day, first, last)
 	}
+	// A day not written out (8号, 上个月8号, 下周一) is read from today; when that reading
+	// falls outside the campaign it is most likely not what was meant.
+	if !pick.Explicit && ((!first.IsZero() && day.Before(first)) || (!last.IsZero() && day.After(last))) {
+		return campaign.Date{}, false, badf(msgImplicitOutside, pick.Text, day, first, last)
+	}
 	if past && day.After(r.today) {
 		return campaign.Date{}, false, badf(msgNotYet, day)
 	}
