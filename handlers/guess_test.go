@@ -123,3 +123,11 @@ func TestDatesOutsideCampaign(t *testing.T) {
 		{name: "last month's day before the campaign", who: "cuihong", at: "2021-07-05", text: "培训 已参加 上个月8号", want: []string{"6月8日"}},
 	})
 }
+
+// TestLeaves: Leaves read like every other date.
+func TestLeaves(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "leave until two days", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月20日 7月21日", want: []string{"几个日期"}},
+		{name: "leave into next year", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到2022-07-20", want: []string{"不在本次换届的时间里"}},
+	})
+}

@@ -119,19 +119,29 @@ func (b *Bot) theDate(r *request, past bool) (campaign.Date, bool, error) {
 		return campaign.Date{}, false, nil
 	}
 	day := pick.Day
-	first, last := r.street.Span()
-	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
-		return campaign.Date{}, false, badf(msgOutsideCampaign, day, first, last)
-	}
-	// A day not written out (8号, 上个月8号, 下周一) is read from today; when that reading
-	// falls outside the campaign it is most likely not what was meant.
-	if !pick.Explicit && ((!first.IsZero() && day.Before(first)) || (!last.IsZero() && day.After(last))) {
-		return campaign.Date{}, false, badf(msgImplicitOutside, pick.Text, day, first, last)
+	if err := inCampaign(r, pick); err != nil {
+		return campaign.Date{}, false, err
 	}
 	if past && day.After(r.today) {
 		return campaign.Date{}, false, badf(msgNotYet, day)
 	}
 	return day, true, nil
+}
+
+// inCampaign asks back a date far from the campaign: written out, more than a month
+// before or after it (a late filing may stray a little); not written out (8号, 上个月8号,
+// 下周一, read from today), outside it at all — that reading is most likely not what was
+// meant.
+func inCampaign(r *request, d reader.Date) error {
+	day := d.Day
+	first, last := r.street.Span()
+	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
+		return badf(msgOutsideCampaign, day, first, last)
+	}
+	if !d.Explicit && ((!first.IsZero() && day.Before(first)) || (!last.IsZero() && day.After(last))) {
+		return badf(msgImplicitOutside, d.Text, day, first, last)
+	}
+	return nil
 }
 
 // dateNote says which day a date not written out (明天, 下周一, 6号) was read as.
