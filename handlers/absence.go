@@ -263,13 +263,22 @@ func leaveDays(r *request, ds []reader.Date) (from, until campaign.Date, err err
 			return from, until, badf("「%s」%s", d.Text, d.Why)
 		}
 	}
+	// One day it ends (到7月20日), or one range (7月12日到7月20日); any other pair of dates
+	// (「到7月20日 7月21日」) is asked back, as a filing's are.
 	switch {
 	case len(ds) == 1 && ds[0].Role != reader.Start:
 		from, until = r.today, ds[0].Day
-	case len(ds) == 2:
+	case len(ds) == 2 && ds[0].Role == reader.Start && ds[1].Role == reader.End:
 		from, until = ds[0].Day, ds[1].Day
+	case len(ds) >= 2:
+		return from, until, badf(msgAwaySeveral)
 	default:
 		return from, until, badf(msgAwayUntil)
+	}
+	for _, d := range ds {
+		if err := inCampaign(r, d); err != nil {
+			return from, until, err
+		}
 	}
 	switch {
 	case until.Before(r.today):
@@ -346,6 +355,7 @@ const (
 
 	msgAwayOff         = "请假功能没有启用。"
 	msgAwayWho         = "请先写请假人的姓名，例如「请假 崔宏 到7月20日」"
+	msgAwaySeveral     = "写了几个日期，不知道请假到哪一天，请写「到7月20日」或「7月12日到7月20日」"
 	msgAwayUntil       = "请写请假到哪一天，例如「请假 崔宏 到7月20日」或「请假 崔宏 7月12日到7月20日」"
 	msgAwayPast        = "%s已经过去了，请写请假到哪一天（今天或以后）"
 	msgAwayBackwards   = "请假从%s到%s，结束早于开始"

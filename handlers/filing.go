@@ -38,6 +38,9 @@ func (b *Bot) filer(d *campaign.Def) func(r *request) (string, error) {
 		if other := otherCommunity(r); other != "" {
 			return fmt.Sprintf(msgOtherCommunity, r.who.Community, other), nil
 		}
+		if asking(r, d) {
+			return howToFile(r, d), nil
+		}
 		rec, err := b.record(r, r.who.Community)
 		if err != nil {
 			return "", err
@@ -256,6 +259,9 @@ func (b *Bot) readText(r *request, d *campaign.Def) (campaign.Value, string, err
 	}
 	if !readableText(text) {
 		return campaign.Value{}, "", badf(msgTextUnreadable, d.Label)
+	}
+	if n < 40 && saysDoneOnly(text) {
+		return campaign.Value{}, "", badf(msgTextDoneOnly, d.Label, d.Label)
 	}
 	preview := text
 	if n > previewChars {

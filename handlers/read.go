@@ -21,15 +21,23 @@ import (
 // countSlots are the counts each kind of filing takes, by the words that name them.
 var (
 	membersSlots = []reader.Slot{
-		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true},
-		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}},
+		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true, Max: maxPopulation},
+		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}, Max: maxPopulation},
 	}
 	representativesSlots = []reader.Slot{
-		{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true},
+		{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true, Max: maxRepresentatives},
 	}
 	councilSlots = []reader.Slot{
-		{Key: "council", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}},
+		{Key: "council", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}, Max: maxCouncil},
 	}
+)
+
+// The largest counts that can be meant: a community is not a city, representatives are
+// counted in tens, a council in ones. A larger number is a typo and is asked back.
+const (
+	maxPopulation      = 1_000_000
+	maxRepresentatives = 1000
+	maxCouncil         = 100
 )
 
 // counts places the sentence's numbers into slots, or asks back. Numbers that count a
@@ -111,14 +119,29 @@ func (b *Bot) theDate(r *request, past bool) (campaign.Date, bool, error) {
 		return campaign.Date{}, false, nil
 	}
 	day := pick.Day
-	first, last := r.street.Span()
-	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
-		return campaign.Date{}, false, badf(msgOutsideCampaign, day, first, last)
+	if err := inCampaign(r, pick); err != nil {
+		return campaign.Date{}, false, err
 	}
 	if past && day.After(r.today) {
 		return campaign.Date{}, false, badf(msgNotYet, day)
 	}
 	return day, true, nil
+}
+
+// inCampaign asks back a date far from the campaign: written out, more than a month
+// before or after it (a late filing may stray a little); not written out (8号, 上个月8号,
+// 下周一, read from today), outside it at all — that reading is most likely not what was
+// meant.
+func inCampaign(r *request, d reader.Date) error {
+	day := d.Day
+	first, last := r.street.Span()
+	if (!first.IsZero() && day.Before(first.AddDays(-31))) || (!last.IsZero() && day.After(last.AddDays(31))) {
+		return badf(msgOutsideCampaign, day, first, last)
+	}
+	if !d.Explicit && ((!first.IsZero() && day.Before(first)) || (!last.IsZero() && day.After(last))) {
+		return badf(msgImplicitOutside, d.Text, day, first, last)
+	}
+	return nil
 }
 
 // dateNote says which day a date not written out (明天, 下周一, 6号) was read as.
@@ -166,11 +189,77 @@ func (b *Bot) readElection(r *request) (campaign.Value, error) {
 	return campaign.Value{Date: day, Roster: ro}, nil
 }
 
-// doneSignals say a thing is done; negations say it is not.
+// doneSignals say a thing is done; negations say it is not. 「好的」 answers a request
+// (will do), 「好不好」 asks: only 「好了」 says done.
 var (
-	doneSignals = []string{"已", "了", "完成", "落实", "参加", "修订", "划分", "建立", "通过", "结束", "好"}
+	doneSignals = []string{"已", "了", "完成", "落实", "参加", "修订", "划分", "建立", "通过", "结束", "好了", "搞定", "完毕"}
 	notDone     = []string{"未", "没", "还没", "尚未", "准备", "将", "计划"}
 )
+
+// Questions and refusals around a command word: 「会员数怎么报？」「选举了吗」「还没选举」
+// 「不知道代表人数」 ask or say it is not done, they file nothing.
+var (
+	questionWords = []string{"吗", "怎么", "如何", "什么", "多少", "几号", "哪天", "哪一天", "是不是", "是否", "要不要",
+		"能不能", "可不可以", "可以吗", "好不好", "对不对", "行不行", "有没有", "需不需要", "咋"}
+	refusalWords = []string{"还没", "尚未", "不知道", "不清楚", "不确定", "没法", "还不"}
+)
+
+// asking reports a message that asks about item d, or says it is not done or not known,
+// rather than filing it. A summary is long free text: only a short one that ends asking
+// counts as a question.
+func asking(r *request, d *campaign.Def) bool {
+	raw := strings.TrimSpace(reader.Normalize(r.raw))
+	if d.Kind == campaign.KindText {
+		t := strings.TrimRight(raw, " 。！")
+		return utf8.RuneCountInString(t) < 60 && (strings.HasSuffix(t, "？") || strings.HasSuffix(t, "吗") || strings.HasSuffix(t, "呢"))
+	}
+	if strings.Contains(raw, "？") {
+		return true
+	}
+	for _, w := range questionWords {
+		if strings.Contains(raw, w) {
+			return true
+		}
+	}
+	for _, w := range refusalWords {
+		if strings.Contains(raw, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// howToFile answers a question about item d: how to file it, and by when.
+func howToFile(r *request, d *campaign.Def) string {
+	due := ""
+	if st, ok := r.street.Step(d.ID); ok && !st.Due.IsZero() {
+		due = fmt.Sprintf(msgHowDue, st.Due)
+	}
+	return fmt.Sprintf(msgHowToFile, d.Label, d.Usage, d.Example, due) + "\n\n" + msgNothingStored
+}
+
+// doneOnly are what people write instead of a summary's text: 「已经写好了」「已完成」.
+var (
+	doneOnly  = []string{"写好", "写完", "完成", "已完成", "搞定", "弄好", "做好", "已提交", "提交", "已上交", "上交", "交了", "报了", "已报", "发了", "好了"}
+	doneLeads = []string{"已经", "我们", "都", "总结", "工作", "的", "也", "早就", "早"}
+)
+
+// saysDoneOnly reports a text that begins by saying it is done (「已经写好了，明天交」)
+// instead of being the text; 「选举已完成，理事会十一人」 begins with what was done.
+func saysDoneOnly(text string) bool {
+	t := reader.Normalize(text)
+	for {
+		u := strings.TrimLeft(t, " ，。：:")
+		for _, w := range doneLeads {
+			u = strings.TrimPrefix(u, w)
+		}
+		if u == t {
+			break
+		}
+		t = u
+	}
+	return slices.ContainsFunc(doneOnly, func(w string) bool { return strings.HasPrefix(t, w) })
+}
 
 func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
 	day, dated, err := b.theDate(r, true)
@@ -197,11 +286,17 @@ func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
 }
 
 func (b *Bot) readLeadingGroup(r *request) (campaign.Value, error) {
-	for i, tok := range rosterTokens(r.rest, []string{"组长"}) {
-		if tok == "组长" {
-			if name := nameAfter(rosterTokens(r.rest, []string{"组长"}), i); name != "" {
-				return campaign.Value{Leader: name}, nil
-			}
+	toks := rosterTokens(r.rest, []string{"组长"})
+	for i, tok := range toks {
+		if tok != "组长" {
+			continue
+		}
+		name, why := nameAfter(toks, i)
+		switch {
+		case why != "":
+			return campaign.Value{}, badf(msgLeaderNotAName, why)
+		case name != "":
+			return campaign.Value{Leader: name}, nil
 		}
 	}
 	return campaign.Value{}, badf("请写上组长的姓名")
@@ -269,10 +364,15 @@ func (b *Bot) readRoster(r *request, none string) (campaign.Roster, error) {
 				continue // the council's size (共11人, 十一个人), read by counts
 			}
 		}
-		if !isName(t) {
+		name, why := personName(t)
+		if why != "" {
+			return ro, badf(msgNotANameIn, key, why)
+		}
+		if name == "" {
 			extra = append(extra, t)
 			continue
 		}
+		t = name
 		switch key {
 		case "会长":
 			ro.President = append(ro.President, t)
@@ -361,8 +461,9 @@ func isName(t string) bool {
 	return true
 }
 
-// nameAfter is the name after the title at toks[i], skipping fillers (组长是崔宏).
-func nameAfter(toks []string, i int) string {
+// nameAfter is the name after the title at toks[i], skipping fillers (组长是崔宏), or why
+// the word there is not a name (组长 待定, 组长 书记).
+func nameAfter(toks []string, i int) (string, string) {
 	for j := i + 1; j < len(toks); j++ {
 		t := toks[j]
 		if fillers[t] {
@@ -373,12 +474,78 @@ func nameAfter(toks []string, i int) string {
 				t = rest
 			}
 		}
-		if isName(t) {
-			return t
-		}
-		return ""
+		return personName(t)
 	}
-	return ""
+	return "", ""
+}
+
+// Words that stand where a name should but are no person's name.
+var (
+	// honorifics after a name: 崔宏同志 is 崔宏.
+	honorifics = []string{"同志", "女士", "先生"}
+	// titlesBefore a name: 社区书记崔宏 is 崔宏; alone they name nobody.
+	titlesBefore = []string{"社区党委书记", "社区党支部书记", "党委书记", "党支部书记", "社区书记", "居委会主任", "社区主任",
+		"卫计主任", "书记", "主任"}
+	// titlesAlone are offices or kinds of people, not a person: 会长 书记, 副会长 委员.
+	titlesAlone = []string{"同志", "委员", "干部", "成员", "领导", "医生", "村医", "居民", "群众", "代表", "主任委员"}
+	// placeholders say there is no name yet: 秘书长 待定.
+	placeholders = []string{"待定", "暂定", "未定", "没定", "还没定", "未确定", "不确定", "再定", "另定", "待选", "待推选",
+		"暂无", "暂缺", "空缺", "缺", "无", "没有", "暂时没有", "另行通知", "同上", "见上", "本人", "若干", "不详", "未知"}
+	// doneWords say something is done, not who: 组长 已完成, 副会长 搞定.
+	doneWords = []string{"完成", "搞定", "弄好", "做好", "好了", "成立", "落实", "已经", "选好", "选出", "定了", "OK", "ok", "好的"}
+)
+
+// personName reads a word written where a person's name goes: the name, with an
+// honorific after it or a title before it left off (崔宏同志, 社区书记崔宏); or why it is
+// no name (待定, 书记, 搞定, 两人, 王强等 …); or neither when it is not a word of letters.
+func personName(t string) (name, why string) {
+	for _, h := range honorifics {
+		if rest, ok := strings.CutSuffix(t, h); ok && isName(rest) {
+			t = rest
+		}
+	}
+	for _, p := range titlesBefore {
+		if rest, ok := strings.CutPrefix(t, p); ok && isName(rest) && !isTitleWord(rest) {
+			t = rest
+			break
+		}
+	}
+	switch {
+	case isTitleWord(t):
+		return "", fmt.Sprintf(whyTitle, t)
+	case slices.Contains(placeholders, t) || strings.HasPrefix(t, "待") || strings.HasPrefix(t, "暂"):
+		return "", fmt.Sprintf(whyNotAName, t)
+	case strings.HasPrefix(t, "已") || slices.ContainsFunc(doneWords, func(w string) bool { return strings.Contains(t, w) }):
+		return "", fmt.Sprintf(whyNotAName, t)
+	case isNumeralWord(t):
+		return "", fmt.Sprintf(whyHeadcount, t)
+	case strings.HasSuffix(t, "等") && isName(strings.TrimSuffix(t, "等")):
+		return "", fmt.Sprintf(whyAndOthers, t)
+	case utf8.RuneCountInString(t) == 2 && (strings.HasPrefix(t, "小") || strings.HasPrefix(t, "老")):
+		return "", fmt.Sprintf(whyNickname, t)
+	case !isName(t):
+		return "", ""
+	}
+	return t, ""
+}
+
+func isTitleWord(t string) bool {
+	return slices.Contains(titlesBefore, t) || slices.Contains(titlesAlone, t) || isOffice(t) ||
+		t == "组长" || t == "副组长"
+}
+
+// isNumeralWord reports a word of Chinese numerals, with or without its unit: 两人, 五个, 十一.
+func isNumeralWord(t string) bool {
+	t = strings.TrimRight(t, "人名位个")
+	if t == "" {
+		return false
+	}
+	for _, c := range t {
+		if !strings.ContainsRune("零〇一二两三四五六七八九十百千万几", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // rosterTokens splits text into words at spaces and punctuation (not 「·」), with each

@@ -12,6 +12,8 @@ type Slot struct {
 	// Bare: a number with no label may fill this slot (at most one such number). Give it to
 	// the slot the command word names, so 「代表 50」 and 「推选了四十名」 fill the count.
 	Bare bool
+	// Max: a larger count is no count of this kind (a mistyped number); 0: no bound.
+	Max int
 }
 
 // Problem is a number a filing cannot take as it is; Why is the Chinese reason.
@@ -31,8 +33,9 @@ type Assignment struct {
 // OK reports whether every slot is filled and nothing needs asking.
 func (a Assignment) OK() bool { return len(a.Missing) == 0 && len(a.Problems) == 0 }
 
-// countUnitsOK are the units a count may carry.
-var countUnitsOK = map[string]bool{"": true, "人": true, "名": true, "位": true, "个": true, "户": true}
+// countUnitsOK are the units a count of people may carry; 户 counts households, not
+// people (「会员 320户」 is asked back, an unlabelled 「2000户」 is nobody's count).
+var countUnitsOK = map[string]bool{"": true, "人": true, "名": true, "位": true, "个": true}
 
 // Assign places numbers into slots by their labels, in any order the sentence gives them:
 // 「人口九百，会员三十六人」 and 「会员36 人口900」 fill the same slots. A number is
@@ -92,6 +95,11 @@ func Assign(nums []Number, slots []Slot) Assignment {
 			by[key], bad[key] = n, true
 			continue
 		}
+		if v, ok := n.Int(); ok && slots[i].Max > 0 && v > slots[i].Max {
+			a.Problems = append(a.Problems, Problem{n, whyTooLarge(n.Text, slots[i].Max)})
+			by[key], bad[key] = n, true
+			continue
+		}
 		if prev, ok := by[key]; ok {
 			if prev.Value != n.Value || prev.Status != Certain {
 				label := n.Label
@@ -129,6 +137,8 @@ func countProblem(n Number) string {
 		return whyNegative(n.Text)
 	case n.Unit == "%":
 		return whyPercent(n.Text)
+	case n.Unit == "户":
+		return whyHouseholds(n.Text)
 	case !countUnitsOK[n.Unit]:
 		return whyUnplaced(n.Text)
 	}

@@ -82,11 +82,11 @@ var (
 // slots per item: the counts a filing takes, by the words that name them.
 var itemSlots = map[string][]Slot{
 	"members": {
-		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true},
-		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}},
+		{Key: "members", Labels: []string{"会员", "会员数", "会员人数", "会员总数"}, Bare: true, Max: 1_000_000},
+		{Key: "population", Labels: []string{"总人口", "人口", "常住人口", "户籍人口", "人口数"}, Max: 1_000_000},
 	},
-	"representatives": {{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true}},
-	"election":        {{Key: "council_size", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}}},
+	"representatives": {{Key: "count", Labels: []string{"代表", "会员代表", "代表人数", "会员代表人数"}, Bare: true, Max: 1000}},
+	"election":        {{Key: "council_size", Labels: []string{"理事会", "理事", "理事会成员", "理事人数", "理事会人数", "理事会成员人数"}, Max: 100}},
 }
 
 // dateKey is the date value each item takes, and whether it must lie in the past.
@@ -298,6 +298,10 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		return understood, ""
 	}
 	// want asks back.
+	switch e.Tag {
+	case "ask-not-a-name", "ask-question", "ask-done-only":
+		return surfaced, "" // names, questions and what stands for a value are read by handlers
+	}
 	if len(r.asks) > 0 {
 		if e.Want.Says != "" && !slices.ContainsFunc(r.asks, func(a string) bool { return strings.Contains(a, e.Want.Says) }) &&
 			!slices.ContainsFunc(r.mentions, func(m Mention) bool { return strings.Contains(e.Want.Says, m.Name) }) {

@@ -16,6 +16,10 @@ func whyRange(t string) string {
 	return fmt.Sprintf("「%s」是一个范围，请写一个确切的数", t)
 }
 
+func whyLetters(t string) string {
+	return fmt.Sprintf("「%s」里夹着字母，看不准是多少（字母 O、l 是不是 0、1？），请只用数字写", t)
+}
+
 func whyUnreadable(t string) string {
 	return fmt.Sprintf("「%s」看不懂是多少，请写成阿拉伯数字，如 320", t)
 }
@@ -67,6 +71,12 @@ func questionSeveral(names []string) string {
 // Problems with numbers that a slot cannot take.
 
 func whyNegative(t string) string { return fmt.Sprintf("「%s」是负数，人数不能是负数", t) }
+
+func whyHouseholds(t string) string { return fmt.Sprintf("「%s」是户数，这里要写人数", t) }
+
+func whyTooLarge(t string, max int) string {
+	return fmt.Sprintf("「%s」太大了（不会超过 %d），请核对", t, max)
+}
 
 func whyFraction(t string) string { return fmt.Sprintf("「%s」不是整数，人数要写整数", t) }
 

@@ -146,6 +146,31 @@ func readNumber(s string, i int) (n Number, end int, ok bool) {
 		}
 		return Number{}, j, false
 	}
+	// A letter glued to the digits (12OO, 1O2, 5O, 1l, O5) is most likely a 0 or a 1
+	// typed as a letter: the whole run is one number nobody can read with certainty.
+	lettered := false
+	if r, _ := utf8.DecodeRuneInString(s[end:]); isLatin(r) {
+		lettered = true
+	}
+	if r, _ := utf8.DecodeLastRuneInString(s[:i]); isLatin(r) && !chinese {
+		lettered = true
+	}
+	if lettered {
+		for i > 0 {
+			r, size := utf8.DecodeLastRuneInString(s[:i])
+			if !isLatin(r) && !isDigit(r) {
+				break
+			}
+			i -= size
+		}
+		for end < len(s) {
+			r, size := utf8.DecodeRuneInString(s[end:])
+			if !isLatin(r) && !isDigit(r) && !isCnNumeral(r) {
+				break
+			}
+			end += size
+		}
+	}
 	n = Number{Value: val, Chinese: chinese, Grouped: grouped}
 	prev := before(s, i)
 	if strings.HasSuffix(prev, ordinal) {
@@ -205,7 +230,7 @@ func readNumber(s string, i int) (n Number, end int, ok bool) {
 	n.Label = labelBefore(s, start)
 
 	// A Chinese numeral must stand as a number, not inside a word (五老, 两委, 四十亩地, 一起).
-	if chinese && !hasArabic(rs[:k]) {
+	if chinese && !hasArabic(rs[:k]) && !lettered {
 		after := s[numEnd:]
 		next, _ := utf8.DecodeRuneInString(after)
 		standsAlone := after == "" || !isHan(next) || n.Unit != "" || n.LabelAfter != "" || approx ||
@@ -222,6 +247,8 @@ func readNumber(s string, i int) (n Number, end int, ok bool) {
 	}
 	n.Pos, n.End, n.Text = start, end, s[start:end]
 	switch {
+	case lettered:
+		n.Status, n.Why = Ambiguous, whyLetters(s[i:numEnd])
 	case !valid:
 		n.Status, n.Why = Ambiguous, whyUnreadable(n.Text)
 	case approx:

@@ -93,6 +93,15 @@ func TestNumbers(t *testing.T) {
 		{"占5.2%", "5.2%"},
 		{"13.5", "13.5"},
 		{"人口6200（流动人口300）", "人口:6200 流动人口:300"},
+		// Letters glued to digits: a 0 or 1 typed as a letter.
+		{"会员 12OO", "会员:12?"},
+		{"会员1O2人", "会员:1人?"},
+		{"代表 O5", "代表:5?"},
+		{"人口 6千二百O", "人口:6200?"},
+		{"理事会 1l人", "理事会:1人?"},
+		// Households are labelled as such.
+		{"会员户 320", "会员户:320"},
+		{"总户数2000户", "总户数:2000户"},
 	} {
 		if got := brief(Numbers(tc.in)); got != tc.want {
 			t.Errorf("Numbers(%q) = %q, want %q", tc.in, got, tc.want)
@@ -126,7 +135,7 @@ func TestNumberPositionsAndText(t *testing.T) {
 func TestAssign(t *testing.T) {
 	members := []Slot{
 		{Key: "members", Labels: []string{"会员", "会员数", "会员人数"}, Bare: true},
-		{Key: "population", Labels: []string{"人口", "总人口"}},
+		{Key: "population", Labels: []string{"人口", "总人口"}, Max: 1_000_000},
 	}
 	for _, tc := range []struct {
 		in, want string // want: members/population values, then the problems' count, then the missing keys
@@ -143,6 +152,11 @@ func TestAssign(t *testing.T) {
 		{"会员三百多 人口 6200", "0/6200 p1 m[]"},
 		{"会员320，人口6200，占5.2%", "320/6200 p0 m[]"},
 		{"会员320 人口6200 代表50", "320/6200 p0 m[]"},
+		{"会员 320户 人口 6200", "0/6200 p1 m[]"},
+		{"会员320人 2000户 人口6200人", "320/6200 p0 m[]"},
+		{"会员320人 总户数2000户 人口6200人", "320/6200 p0 m[]"},
+		{"会员 12OO 人口 6200", "0/6200 p1 m[]"},
+		{"会员 320 人口 7000000", "320/0 p1 m[]"},
 	} {
 		a := Assign(Numbers(tc.in), members)
 		got := fmt.Sprintf("%d/%d p%d m%v", a.Values["members"], a.Values["population"], len(a.Problems), a.Missing)

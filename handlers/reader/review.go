@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +15,9 @@ type Review struct {
 	// Reason is the free text left: 「候选人年龄超过规定」, with 原因是/因为 dropped.
 	Reason string
 }
+
+// noReasons stand where a reason goes but give none: 「免报 凤凰园 代表 无」.
+var noReasons = []string{"无", "没有", "暂无", "略", "同上", "见上", "不详", "无原因", "没原因", "没什么", "好的", "收到", "知道了"}
 
 // reasonLeads introduce a reason and are not part of it.
 var reasonLeads = sortLongestFirst([]string{"原因是", "原因为", "原因", "理由是", "理由", "因为", "因", "是因为", "由于"})
@@ -35,20 +39,30 @@ func ReadReview(s string, cmd Command, names []string, items Vocabulary) Review 
 	before, rest := s[:cmd.Pos], s[cmd.End:]
 	restStart := cmd.End
 
-	// The community: written exactly anywhere, else the first near name.
+	// The community: written exactly anywhere, else the first near name. Two communities
+	// named together (「初审通过 大辛 太平」「大辛和太平」) are asked back: one command
+	// decides for one; a community named later, in the reason, is the reason's.
 	var found *Mention
+	var exact []Mention
 	for _, m := range FindCommunities(s, names) {
 		if m.Pos >= cmd.Pos && m.Pos < cmd.End {
 			continue
+		}
+		if m.Exact {
+			exact = append(exact, m)
 		}
 		if found == nil || (m.Exact && !found.Exact) {
 			mm := m
 			found = &mm
 		}
 	}
+	if both := namedTogether(s, exact, cmd); len(both) > 1 {
+		rv.Community = CommunityMatch{Typed: found.Typed, Kind: Several, Candidates: both}
+		return rv
+	}
 	if found != nil {
 		kind := Close
-		if found.Exact {
+		if found.Exact && standsAsName(s, *found, cmd, items) {
 			kind = Exact
 		}
 		rv.Community = CommunityMatch{Typed: found.Typed, Kind: kind, Name: found.Name}
@@ -100,8 +114,8 @@ func ReadReview(s string, cmd Command, names []string, items Vocabulary) Review 
 		}
 		r = trimSeps(after)
 	}
-	if strings.Trim(r, "了吧啊呀哈哦嗯谢 ") == "" {
-		r = "" // 「初审通过了」「批复一下吧，谢谢」 give no reason
+	if strings.Trim(r, "了吧啊呀哈哦嗯谢 ") == "" || slices.Contains(noReasons, strings.Trim(r, "。！ ")) {
+		r = "" // 「初审通过了」「批复一下吧，谢谢」「退回 大辛 无」 give no reason
 	}
 	rv.Reason = r
 	return rv
@@ -120,4 +134,76 @@ func longestWord(s string, v Vocabulary, atEnd bool) string {
 		}
 	}
 	return best
+}
+
+// leadIns may stand right before a community's name in an office command: 「退回一下大辛」
+// 「把大辛的候选人名单退回」.
+var leadIns = sortLongestFirst([]string{"一下", "下", "了", "给", "对", "把", "将", "请", "关于", "同意"})
+
+// nameFollowers may follow a community's name glued to it: 「退回大辛候选人年龄超过规定」
+// 「大辛的选举结果批复」「退回大辛副会长人选需调整」.
+var nameFollowers = sortLongestFirst([]string{"的", "了", "吧", "啊", "呀", "候选", "选举", "名单", "人选",
+	"会长", "副会长", "秘书长", "副秘书长", "理事"})
+
+// standsAsName reports whether a community's name written in an office command is a word
+// of its own, not part of a longer one: 「大辛庄」 and 「老大辛」 may be another place, and
+// are asked back (「您是不是要找「大辛」？」) rather than read as 大辛.
+func standsAsName(s string, m Mention, cmd Command, items Vocabulary) bool {
+	head := s[:m.Pos]
+	if m.Pos >= cmd.End {
+		head = s[cmd.End:m.Pos]
+	}
+	if r, _ := utf8.DecodeLastRuneInString(head); head != "" && isHan(r) {
+		if w := suffixWord(head, leadIns); w == "" || (w != head && !glueEnds(head[:len(head)-len(w)])) {
+			return false
+		}
+	}
+	tail := s[m.End:]
+	if m.End <= cmd.Pos {
+		tail = s[m.End:cmd.Pos]
+	}
+	r, _ := utf8.DecodeRuneInString(tail)
+	if tail == "" || !isHan(r) {
+		return true
+	}
+	if prefixWord(tail, nameFollowers) != "" || prefixWord(tail, reasonLeads) != "" {
+		return true
+	}
+	for w := range items {
+		if strings.HasPrefix(tail, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// glueEnds reports whether s ends where a word may begin: nothing, or not a Chinese character.
+func glueEnds(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return s == "" || !isHan(r)
+}
+
+// conjunctions join two names into one list: 「大辛和太平」「大辛、太平」.
+var conjunctions = []string{"", "和", "与", "及", "以及", "跟", "还有", "同", "或", "或者"}
+
+// namedTogether lists the different communities written side by side at the start of
+// exact (nothing but spaces, punctuation, a conjunction or the command word between).
+func namedTogether(s string, exact []Mention, cmd Command) []string {
+	if len(exact) == 0 {
+		return nil
+	}
+	out := []string{exact[0].Name}
+	for i := 1; i < len(exact); i++ {
+		gap := s[exact[i-1].End:exact[i].Pos]
+		if exact[i-1].End <= cmd.Pos && cmd.End <= exact[i].Pos {
+			gap = s[exact[i-1].End:cmd.Pos] + " " + s[cmd.End:exact[i].Pos]
+		}
+		if !slices.Contains(conjunctions, strings.ReplaceAll(trimSeps(gap), " ", "")) {
+			break
+		}
+		if !slices.Contains(out, exact[i].Name) {
+			out = append(out, exact[i].Name)
+		}
+	}
+	return out
 }

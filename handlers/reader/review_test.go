@@ -23,6 +23,18 @@ func TestReadReview(t *testing.T) {
 		{"初审通过 大新", "大辛", "", "", Close},
 		{"退回 大新 候选人年龄超过规定", "大辛", "", "候选人年龄超过规定", Close},
 		{"初审通过 城东", "", "", "", NoMatch},
+		// A name inside a longer word, or two communities: asked back.
+		{"初审通过 大辛庄", "大辛", "", "庄", Close},
+		{"初审通过 老大辛", "大辛", "", "", Close},
+		{"初审通过 大辛 太平", "", "", "", Several},
+		{"初审通过 太平大辛", "", "", "", Several},
+		{"退回一下大辛 候选人 年龄超过规定", "大辛", "candidates", "年龄超过规定", Exact},
+		{"退回大辛副会长人选需调整", "大辛", "", "副会长人选需调整", Exact},
+		{"龙泽园候选人初审通过", "龙泽园", "candidates", "", Exact},
+		{"大辛和太平的候选人初审通过", "", "", "", Several},
+		{"退回 大辛 无", "大辛", "", "", Exact},
+		{"退回 大辛 候选人 同上", "大辛", "candidates", "", Exact},
+		{"退回 大辛 候选人 和太平一样人选需调整", "大辛", "candidates", "和太平一样人选需调整", Exact},
 		{"初审通过", "", "", "", NoMatch},
 	} {
 		cmd, ok := FindCommand(tc.in, officeWords)

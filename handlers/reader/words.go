@@ -15,6 +15,8 @@ var countLabels = sortLongestFirst([]string{
 	"照片", "编号", "人数",
 	// Counts that are not the community's total: named so they are not read as 人口.
 	"流动人口", "外来人口", "育龄妇女", "党员",
+	// Households, not people: 「会员户 320」「总户数2000户」 fill no count of people.
+	"户数", "总户数", "会员户", "会员户数", "联系户", "会员联系户", "住户",
 })
 
 // dateContext words before 「3.5」 make it a date: 「公示 7.2」「培训于 7.6」.
