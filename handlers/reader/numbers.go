@@ -90,7 +90,9 @@ func Numbers(s string) []Number {
 			di++
 		}
 		if di < len(dates) && dates[di].pos <= i {
-			if dates[di].asNumber {
+			// A span that starts inside what was read already (「0A1.1」: the lettered
+			// 0A1 took its first digit) adds no number of its own.
+			if dates[di].asNumber && (len(out) == 0 || dates[di].pos >= out[len(out)-1].End) {
 				if n, ok := readDotNumber(s, dates[di]); ok {
 					out = append(out, n)
 				}
@@ -459,6 +461,9 @@ done:
 func markRanges(s string, ns []Number) {
 	for i := 0; i+1 < len(ns); i++ {
 		a, b := &ns[i], &ns[i+1]
+		if b.Pos < a.End {
+			continue
+		}
 		gap := s[a.End:b.Pos]
 		if b.Negative && strings.HasPrefix(b.Text, "-") {
 			// 「30-40」: the dash was read as a sign.
