@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -177,7 +178,10 @@ func TestServerDropsSlowAndIdleConnections(t *testing.T) {
 	closedWithin := func(c net.Conn, d time.Duration) bool {
 		_ = c.SetReadDeadline(time.Now().Add(d))
 		_, err := io.Copy(io.Discard, c)
-		return err == nil // EOF: the server closed it; a timeout error: still open
+		// EOF, or a reset when the server closed it with our bytes still unread: closed.
+		// Only our own read deadline passing means it is still open.
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
 	}
 
 	slow, err := net.Dial("tcp", addr)
