@@ -260,7 +260,7 @@ func nameAndRest(r *request) string {
 func leaveDays(r *request, ds []reader.Date) (from, until campaign.Date, err error) {
 	for _, d := range ds {
 		if d.Status != reader.Certain {
-			return from, until, badf("「%s」%s", d.Text, d.Why)
+			return from, until, badf("%s", d.Why)
 		}
 	}
 	// One day it ends (到7月20日), or one range (7月12日到7月20日); any other pair of dates

@@ -1,0 +1,36 @@
+package handlers
+
+import "testing"
+
+// TestDoubledDates: a day written twice over (今天7月8日, 7月8日周五) that disagrees with
+// itself is asked back; which one was meant is the sender's to say.
+func TestDoubledDates(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "today is not the day written", who: "cuihong", at: "2021-07-05", text: "公示 今天7月8日开始", want: []string{"「今天」是7月5日", "7月8日"}},
+		{name: "tomorrow is not the day written", who: "cuihong", at: "2021-07-05", text: "公示 7月8日（明天）开始", want: []string{"「明天」是7月6日", "7月8日"}},
+		{name: "the weekday is not the day's", who: "cuihong", at: "2021-07-05", text: "公示 7月8日周五", want: []string{"7月8日是星期四", "周五"}},
+		{name: "the weekday is not the day's in brackets", who: "cuihong", at: "2021-07-05", text: "公示 7月8日（星期五）开始", want: []string{"7月8日是星期四", "星期五"}},
+		{name: "a leave until a weekday that is not the day's", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月20日周三", want: []string{"7月20日是星期二", "周三"}},
+	})
+}
+
+// TestApproxDates: 「7月8日左右」 is no day.
+func TestApproxDates(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "about a day", who: "cuihong", at: "2021-07-05", text: "公示 7月8日左右", want: []string{"「7月8日左右」不是确切的日期"}},
+		{name: "around a day", who: "cuihong", at: "2021-07-05", text: "公示 7月8日前后", want: []string{"「7月8日前后」不是确切的日期"}},
+		{name: "roughly a day", who: "cuihong", at: "2021-07-05", text: "公示 大约7月8日开始", want: []string{"「大约7月8日」不是确切的日期"}},
+		{name: "a leave until about a day", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月20日左右", want: []string{"「7月20日左右」不是确切的日期"}},
+		{name: "trained about a day", who: "cuihong", at: "2021-07-08", text: "培训 已参加 6号左右", want: []string{"「6号左右」不是确切的日期"}},
+	})
+}
+
+// TestMonthEnd: 月底, 月初 are parts of a month, not days.
+func TestMonthEnd(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "a leave until the month's end", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到月底", want: []string{"「月底」没有写具体哪一天"}},
+		{name: "a leave until this month's end", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到本月底", want: []string{"「本月底」没有写具体哪一天"}},
+		{name: "publicity at the month's start", who: "cuihong", at: "2021-07-05", text: "公示 下月初开始", want: []string{"「下月初」没有写具体哪一天"}},
+		{name: "a leave until July's end", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月底", want: []string{"「7月底」没有写具体哪一天"}},
+	})
+}
