@@ -34,3 +34,13 @@ func TestMonthEnd(t *testing.T) {
 		{name: "a leave until July's end", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月底", want: []string{"「7月底」没有写具体哪一天"}},
 	})
 }
+// TestPublicityEnd: a written end of the publicity that is not the configured length's
+// is asked back, not silently replaced.
+func TestPublicityEnd(t *testing.T) {
+	asksBack(t, []guess{
+		{name: "start and a longer end", who: "cuihong", at: "2021-07-05", text: "公示 从7月8日开始 7月12日结束", want: []string{"7月8日至7月12日", "公示 3 天", "7月10日"}},
+		{name: "a longer range", who: "cuihong", at: "2021-07-05", text: "公示 7月8日-7月12日", want: []string{"7月8日至7月12日", "公示 3 天"}},
+		{name: "a shorter range", who: "cuihong", at: "2021-07-05", text: "公示 7月8日到9日", want: []string{"7月8日至7月9日", "公示 3 天"}},
+		{name: "a range backwards", who: "cuihong", at: "2021-07-05", text: "公示 7月10日到7月8日", want: []string{"早于开始"}},
+	})
+}
