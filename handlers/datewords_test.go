@@ -34,6 +34,7 @@ func TestMonthEnd(t *testing.T) {
 		{name: "a leave until July's end", who: "luolimei", at: "2021-07-05", text: "请假 崔宏 到7月底", want: []string{"「7月底」没有写具体哪一天"}},
 	})
 }
+
 // TestPublicityEnd: a written end of the publicity that is not the configured length's
 // is asked back, not silently replaced.
 func TestPublicityEnd(t *testing.T) {
@@ -42,5 +43,16 @@ func TestPublicityEnd(t *testing.T) {
 		{name: "a longer range", who: "cuihong", at: "2021-07-05", text: "公示 7月8日-7月12日", want: []string{"7月8日至7月12日", "公示 3 天"}},
 		{name: "a shorter range", who: "cuihong", at: "2021-07-05", text: "公示 7月8日到9日", want: []string{"7月8日至7月9日", "公示 3 天"}},
 		{name: "a range backwards", who: "cuihong", at: "2021-07-05", text: "公示 7月10日到7月8日", want: []string{"早于开始"}},
+	})
+}
+
+// TestMissingOfCommunity: 「哪些社区还没报 大辛」 answers with what 大辛 still owes.
+func TestMissingOfCommunity(t *testing.T) {
+	h := newHarness(t) // 7月5日
+	h.run([]step{
+		{who: "cuihong", text: "领导小组 组长 崔宏", at: "2021-06-15"},
+		{who: "luolimei", text: "哪些社区还没报 大辛", at: "2021-07-05", want: []string{"**大辛社区还没报的**", "⏰会员"}, not: []string{"不认识事项", "领导小组"}},
+		{who: "luolimei", text: "哪些社区还没报 大新", want: []string{"您是不是要找「大辛」？"}},
+		{who: "luolimei", text: "哪些社区还没报 体检", want: []string{"不认识事项「体检」（也不是社区名）"}},
 	})
 }
