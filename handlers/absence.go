@@ -218,6 +218,12 @@ func (b *Bot) away(r *request) (string, error) {
 		return "", badf(msgAwayWho)
 	}
 	p, err := b.secretaryNamed(r, people, name)
+	if f := strings.Fields(name); err != nil && len(ds) == 0 && len(f) > 1 {
+		// 「请假 崔宏 一周」: no date to end the name; the name is the first word.
+		if q, e := b.secretaryNamed(r, people, f[0]); e == nil {
+			p, err = q, nil
+		}
+	}
 	if err != nil {
 		return "", err
 	}
