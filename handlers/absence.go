@@ -218,6 +218,12 @@ func (b *Bot) away(r *request) (string, error) {
 		return "", badf(msgAwayWho)
 	}
 	p, err := b.secretaryNamed(r, people, name)
+	if f := strings.Fields(name); err != nil && len(ds) == 0 && len(f) > 1 {
+		// 「请假 崔宏 一周」: no date to end the name; the name is the first word.
+		if q, e := b.secretaryNamed(r, people, f[0]); e == nil {
+			p, err = q, nil
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -260,7 +266,7 @@ func nameAndRest(r *request) string {
 func leaveDays(r *request, ds []reader.Date) (from, until campaign.Date, err error) {
 	for _, d := range ds {
 		if d.Status != reader.Certain {
-			return from, until, badf("「%s」%s", d.Text, d.Why)
+			return from, until, badf("%s", d.Why)
 		}
 	}
 	// One day it ends (到7月20日), or one range (7月12日到7月20日); any other pair of dates

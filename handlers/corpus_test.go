@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,6 +123,9 @@ func runCorpusEntry(t *testing.T, e corpus.Entry) (string, string) {
 		}
 		return understood, ""
 	}
+	if e.Want.Away != "" {
+		return awayOutcome(h, e, stored, reply)
+	}
 	who, _ := st.Person(e.From)
 	rec, err := h.store.Record(context.Background(), st.ID, who.Community)
 	if err != nil {
@@ -142,15 +146,46 @@ func runCorpusEntry(t *testing.T, e corpus.Entry) (string, string) {
 	return understood, ""
 }
 
-// state is everything a message could have stored: the street's records and what waits
-// for 确认 (held filings count as nothing stored).
-func (h *harness) state() string {
+// awayOutcome classifies a 请假 entry: the leave stored for want.away, from and until.
+func awayOutcome(h *harness, e corpus.Entry, stored bool, reply string) (string, string) {
 	h.t.Helper()
-	recs, err := h.store.Records(context.Background(), "chengxi")
+	all, err := h.store.Away(context.Background(), "chengxi")
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	b, err := json.Marshal(recs)
+	i := slices.IndexFunc(all, func(a campaign.Away) bool { return a.UserID == e.Want.Away })
+	switch {
+	case i < 0 && !stored:
+		return overAsked, reply
+	case i < 0:
+		return misread, "stored something else; reply: " + reply
+	}
+	got := map[string]string{"from": all[i].From.ISO(), "until": all[i].Until.ISO()}
+	for k, want := range e.Want.Values {
+		if got[k] != want {
+			return misread, fmt.Sprintf("%s = %q, want %q; reply: %s", k, got[k], want, reply)
+		}
+	}
+	return understood, ""
+}
+
+// state is everything a message could have stored: the street's records, its leaves, and
+// what waits for 确认 (held filings count as nothing stored).
+func (h *harness) state() string {
+	h.t.Helper()
+	ctx := context.Background()
+	recs, err := h.store.Records(ctx, "chengxi")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	away, err := h.store.Away(ctx, "chengxi")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	b, err := json.Marshal(struct {
+		Records any
+		Away    []campaign.Away
+	}{recs, away})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"huanjie/campaign"
+	"huanjie/handlers/reader"
 )
 
 // judged is the street's state on the request's day, judged from current records.
@@ -90,7 +91,14 @@ func (b *Bot) missing(r *request) (string, error) {
 	if r.rest != "" {
 		d, ok := plannedItem(r, r.rest)
 		if !ok {
-			return "", badf("不认识事项「%s」，可以写：%s", r.rest, itemWords(r))
+			// 「哪些社区还没报 大辛」: what that community still owes.
+			switch m := reader.MatchCommunity(r.rest, r.street.CommunityNames()); m.Kind {
+			case reader.Exact:
+				return b.missingOf(r, m.Name)
+			case reader.Close, reader.Several:
+				return "", askf("%s", m.Question())
+			}
+			return "", badf(msgMissingUnknown, r.rest, itemWords(r))
 		}
 		item = d
 	}
@@ -167,6 +175,30 @@ func owesLine(cs *campaign.CommunityState) string {
 		return fmt.Sprintf("**%s**：未报 %d 项（⏰ 逾期 %d 项），最早的：%s……", cs.Name, len(owes), cs.Late, strings.Join(words[:3], "、"))
 	}
 	return fmt.Sprintf("**%s**：%s", cs.Name, strings.Join(words, "、"))
+}
+
+// missingOf lists what one community owes now, late items marked, in step order.
+func (b *Bot) missingOf(r *request, community string) (string, error) {
+	rec, err := b.record(r, community)
+	if err != nil {
+		return "", err
+	}
+	cs := r.street.Judge(community, rec, r.today)
+	var words []string
+	for _, is := range cs.Owes() {
+		w := is.Def.Words[0]
+		if is.Status == campaign.StatusReturned {
+			w += "（被退回）"
+		}
+		if is.Late {
+			w = "⏰" + w
+		}
+		words = append(words, w)
+	}
+	if len(words) == 0 {
+		return fmt.Sprintf(msgMissingOfNone, community, r.today, community), nil
+	}
+	return fmt.Sprintf(msgMissingOf, community, r.today, len(words), strings.Join(words, "、"), community), nil
 }
 
 // manyOwed is how many owed items a line lists before it counts them instead.
@@ -253,3 +285,10 @@ func (b *Bot) card(r *request, community string) (string, error) {
 	}
 	return sb.String(), nil
 }
+
+// The words of 哪些社区还没报 about one community.
+const (
+	msgMissingUnknown = "不认识事项「%s」（也不是社区名），可以写：%s"
+	msgMissingOf      = "**%s社区还没报的**（%s）：共 %d 项\n\n%s\n\n发「%s」看详情。"
+	msgMissingOfNone  = "**%s社区**（%s）已经开始的事项都报齐了。发「%s」看详情。"
+)

@@ -164,6 +164,18 @@ func (b *Bot) readPublicity(r *request) (campaign.Value, error) {
 	if !ok {
 		return campaign.Value{}, badf("请写上公示开始的日期，例如「公示 7月2日」或「公示明天开始」")
 	}
+	// The end follows from the rules; a written end that is not theirs is not replaced
+	// silently: which of the two is wrong is the sender's to say.
+	days := r.street.Rules.PublicityDays
+	for _, d := range reader.Dates(r.line, r.clock()) {
+		switch {
+		case d.Status != reader.Certain || d.Role != reader.End:
+		case d.Day.Before(start):
+			return campaign.Value{}, badf(msgPublicityBackwards, start, d.Day)
+		case days > 0 && d.Day != r.street.Rules.PublicityEnd(start):
+			return campaign.Value{}, badf(msgPublicityLength, start, d.Day, start.DaysUntil(d.Day)+1, days, r.street.Rules.PublicityEnd(start), start)
+		}
+	}
 	return campaign.Value{Start: start}, nil
 }
 

@@ -273,6 +273,9 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 	if e.Want.Review != "" || strings.HasPrefix(e.Tag, "office") && w.role[e.From] == "office" {
 		return w.judgeReview(e)
 	}
+	if e.Want.Away != "" || e.Tag == "ask-leave" {
+		return judgeLeave(e, today)
+	}
 	r := w.read(e, today)
 	if !e.Want.Ask {
 		if r.item != e.Want.Item {
@@ -337,6 +340,8 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		if _, counts := itemSlots[r.item]; !counts && dateKey[r.item].key == "" {
 			return surfaced, "" // names and text are read by handlers: 「候选人」 alone has none
 		}
+	case "ask-publicity-end":
+		return surfaced, "" // the caller compares a written end with the rules' length
 	case "ask-shorter-summary", "ask-role":
 		return surfaced, "" // the previous summary and the sender's role are the caller's
 	case "ask-unreadable":
@@ -345,6 +350,47 @@ func (w world) judge(e corpus.Entry, today campaign.Date) (outcome, string) {
 		}
 	}
 	return misread, fmt.Sprintf("read %v with certainty where a person would ask", r.values)
+}
+
+// judgeLeave reads the office's 「请假 <姓名> 到<日期>」 as the handler does: the dates,
+// read towards the future; one that ends the leave, or a range from one day to another.
+func judgeLeave(e corpus.Entry, today campaign.Date) (outcome, string) {
+	ds := Dates(e.Text, Clock{Today: today, Year: 2021, Lean: Future})
+	var asks []string
+	for _, d := range ds {
+		if d.Status != Certain {
+			asks = append(asks, d.Why)
+		}
+	}
+	var from, until campaign.Date
+	switch {
+	case len(asks) > 0:
+	case len(ds) == 1 && ds[0].Role != Start:
+		from, until = today, ds[0].Day
+	case len(ds) == 2 && ds[0].Role == Start && ds[1].Role == End:
+		from, until = ds[0].Day, ds[1].Day
+	}
+	if e.Want.Ask {
+		switch {
+		case len(asks) > 0 && e.Want.Says != "" && !slices.ContainsFunc(asks, func(a string) bool { return strings.Contains(a, e.Want.Says) }):
+			return misread, fmt.Sprintf("asks %q but not about %q", asks, e.Want.Says)
+		case len(asks) > 0:
+			return asked, ""
+		case until.IsZero() || until.Before(today):
+			return surfaced, "" // no day, several, or one past: the caller asks
+		}
+		return misread, fmt.Sprintf("read %s to %s with certainty where a person would ask", from, until)
+	}
+	if len(asks) > 0 || until.IsZero() {
+		return falseAsk, strings.Join(asks, "；")
+	}
+	got := map[string]string{"from": from.ISO(), "until": until.ISO()}
+	for k, want := range e.Want.Values {
+		if got[k] != want {
+			return misread, fmt.Sprintf("%s = %s, want %s", k, got[k], want)
+		}
+	}
+	return understood, ""
 }
 
 func (w world) judgeReview(e corpus.Entry) (outcome, string) {

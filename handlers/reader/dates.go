@@ -75,6 +75,9 @@ type Date struct {
 	Status     Status
 	Why        string          // Ambiguous or Invalid: the reason in Chinese
 	Candidates []campaign.Date // Ambiguous: the days it could mean
+
+	week int          // Weekday: as token.week
+	wd   time.Weekday // Weekday
 }
 
 // token is a date as written, before the clock resolves it.
@@ -158,8 +161,115 @@ func Dates(s string, c Clock) []Date {
 		}
 		out = append(out, d)
 	}
+	out = mergeDoubled(s, out)
+	for i := range out {
+		approximate(s, &out[i])
+	}
 	assignRoles(s, out)
 	return out
+}
+
+// isDay reports a date written as a day of the calendar (7月8日, 2021-07-08, 8号).
+func isDay(d Date) bool { return d.Kind == Full || d.Kind == MonthDay || d.Kind == DayOfMonth }
+
+// mergeDoubled joins a day written twice over, side by side — 「今天7月5日」「7月8日周四」
+// 「7月8日（星期四）」「今天周一」 — into one date. When the two do not name the same day,
+// the date is Ambiguous: which one was meant is not for the reader to choose.
+func mergeDoubled(s string, ds []Date) []Date {
+	var out []Date
+	for _, d := range ds {
+		if len(out) == 0 {
+			out = append(out, d)
+			continue
+		}
+		prev := out[len(out)-1]
+		gap := s[prev.End:d.Pos]
+		if strings.Trim(gap, " (，") != "" {
+			out = append(out, d)
+			continue
+		}
+		var anchor, word Date
+		switch {
+		case isDay(prev) && (d.Kind == Relative || d.Kind == Weekday):
+			anchor, word = prev, d
+		case isDay(d) && (prev.Kind == Relative || prev.Kind == Weekday):
+			anchor, word = d, prev
+		case prev.Kind == Relative && d.Kind == Weekday:
+			anchor, word = prev, d
+		case prev.Kind == Weekday && d.Kind == Relative:
+			anchor, word = d, prev
+		default:
+			out = append(out, d)
+			continue
+		}
+		m := anchor
+		m.Pos, m.End = prev.Pos, d.End
+		if strings.Contains(gap, "(") && strings.HasPrefix(s[m.End:], ")") {
+			m.End++
+		}
+		m.Text = s[m.Pos:m.End]
+		if anchor.Status == Certain {
+			switch {
+			case word.Kind == Weekday && anchor.Day.Time().Weekday() != word.wd:
+				m.Status, m.Why = Ambiguous, whyWeekdayDisagrees(anchor.Day.String(), weekdayNames[anchor.Day.Time().Weekday()], word.Text)
+				m.Day, m.Candidates = campaign.Date{}, []campaign.Date{anchor.Day}
+			case word.Kind == Weekday && word.week == 2:
+				// a bare weekday that is the day's own: nothing more to check
+			case word.Status != Certain:
+				m.Status, m.Why, m.Day = word.Status, word.Why, campaign.Date{}
+			case word.Day != anchor.Day:
+				m.Status, m.Why = Ambiguous, whyWordDisagrees(word.Text, word.Day.String(), anchor.Text)
+				m.Day, m.Candidates = campaign.Date{}, []campaign.Date{word.Day, anchor.Day}
+			}
+		}
+		out[len(out)-1] = m
+	}
+	return out
+}
+
+var weekdayNames = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
+
+// Words that make a date approximate: 「7月8日左右」「大约7月8日」.
+var (
+	approxDateAfter  = []string{"左右", "前后"}
+	approxDateBefore = []string{"大约", "大概", "大致", "约莫", "差不多", "估计"}
+)
+
+// approximate marks d Ambiguous when a word around it says it is only about that day;
+// the word becomes part of d.
+func approximate(s string, d *Date) {
+	after := strings.TrimLeft(s[d.End:], " ")
+	before := strings.TrimRight(s[:d.Pos], " ")
+	found := false
+	for _, w := range approxDateAfter {
+		if strings.HasPrefix(after, w) {
+			d.End = len(s) - len(after) + len(w)
+			found = true
+			break
+		}
+	}
+	for _, w := range approxDateBefore {
+		if strings.HasSuffix(before, w) {
+			d.Pos = len(before) - len(w)
+			found = true
+			break
+		}
+	}
+	if b, ok := strings.CutSuffix(before, "约"); ok && !found {
+		if r, _ := utf8.DecodeLastRuneInString(b); b == "" || !isHan(r) {
+			d.Pos = len(b)
+			found = true
+		}
+	}
+	if !found {
+		return
+	}
+	d.Text = s[d.Pos:d.End]
+	if d.Status == Certain {
+		d.Candidates = []campaign.Date{d.Day}
+	}
+	d.Day = campaign.Date{}
+	d.Status, d.Why = Ambiguous, whyApproxDate(d.Text)
 }
 
 // isRangeGap reports whether gap joins two dates into a range.
@@ -292,6 +402,7 @@ func resolve(s string, t token, c Clock, dir Direction) Date {
 		d.Day = c.Today.AddDays(t.rel)
 		return d
 	case Weekday:
+		d.week, d.wd = t.week, t.wd
 		if c.Today.IsZero() {
 			d.Status, d.Why = Ambiguous, whyMonthOnly(text)
 			return d
@@ -398,6 +509,9 @@ var monthPrefixes = sortLongestFirst(keys(monthWords))
 // vagueParts of a month are not days: 7月上旬, 7月初, 7月底.
 var vagueParts = sortLongestFirst([]string{"上旬", "中旬", "下旬", "初", "底", "末", "中", "份"})
 
+// monthParts are parts of a month written without it: 到月底, 月初. Never a day.
+var monthParts = sortLongestFirst([]string{"月底", "月末", "月初", "月上旬", "月中旬", "月下旬"})
+
 // notDays follow a 号 that is a number, not a day: 3号楼, 49号文.
 const notDays = "楼院线房门文床窗机车室栋单元"
 
@@ -449,12 +563,19 @@ func dateAt(s string, i int, prev rune) ([]token, bool) {
 		}
 	}
 	if w := prefixWord(rest, monthPrefixes); w != "" {
+		if p := prefixWord(rest[len(w):], vagueParts); p != "" {
+			end := i + len(w) + len(p)
+			return []token{{pos: i, end: end, kind: MonthOnly, status: Ambiguous, why: whyMonthOnly(s[i:end])}}, true
+		}
 		if d, j, ok, _ := readSmallInt(s, i+len(w)); ok && (strings.HasPrefix(s[j:], "号") || strings.HasPrefix(s[j:], "日")) {
 			return []token{{pos: i, end: j + 3, kind: DayOfMonth, d: d, monthRel: monthWords[w], hasMonth: true}}, true
 		}
 	}
 	if isDigit(prev) || prev == '.' || prev == ',' || (isCnNumeral(prev) && prev != '几') {
 		return nil, false
+	}
+	if w := prefixWord(rest, monthParts); w != "" && prev != '个' {
+		return []token{{pos: i, end: i + len(w), kind: MonthOnly, status: Ambiguous, why: whyMonthOnly(w)}}, true
 	}
 	a, j, ok, chinese := readSmallInt(s, i)
 	if !ok {

@@ -59,7 +59,11 @@
 //   - Invalid: no such day (2月30日, 7月32日, 13月1日) and a written year more than one
 //     year from Clock.Year (0000-07-02, 9999-12-31, 2012-07-06).
 //   - Ambiguous, never a day: a month alone or a part of it (7月, 7月份, 7月上旬, 7月底,
-//     2021年7月) and 周末. A date outside the campaign's windows, or a done thing dated in
+//     2021年7月, 月底, 本月底, 下个月初) and 周末; a day made approximate (7月8日左右,
+//     7月8日前后, 大约7月8日).
+//   - A day written twice over, side by side (今天7月5日, 7月8日周四, 7月8日（星期四）, 今天周一)
+//     is one date: the calendar day's, when the word names the same day; Ambiguous when it
+//     does not (今天7月8日 on 7月5日, 7月8日周五), both readings given. A date outside the campaign's windows, or a done thing dated in
 //     the future, is Certain here: the caller, which knows the windows, asks back.
 //
 // Command words. FindCommand takes the vocabulary of the sender's role (so the office's

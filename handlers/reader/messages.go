@@ -52,6 +52,18 @@ func whyWeekday(t string, a, b string) string {
 	return fmt.Sprintf("「%s」是%s还是%s？请写具体日期，如「%s」", t, a, b, a)
 }
 
+func whyApproxDate(t string) string {
+	return fmt.Sprintf("「%s」不是确切的日期，请写具体哪一天，如「7月6日」", t)
+}
+
+func whyWeekdayDisagrees(date, weekday, word string) string {
+	return fmt.Sprintf("%s是%s，和「%s」对不上，是哪一天？请核对后只写一个日期，如「%s」", date, weekday, word, date)
+}
+
+func whyWordDisagrees(word, wordDay, day string) string {
+	return fmt.Sprintf("「%s」是%s，和「%s」不是同一天，是哪一天？请只写一个日期", word, wordDay, day)
+}
+
 func whyDayOfMonth(t string, a, b string) string {
 	return fmt.Sprintf("「%s」是%s还是%s？请写上月份", t, a, b)
 }

@@ -29,6 +29,8 @@ type Entry struct {
 		Review    string            `yaml:"review"`
 		Community string            `yaml:"community"`
 		Reason    string            `yaml:"reason"`
+		// Away: the userid the office's 请假 puts on leave; Values from and until (ISO).
+		Away string `yaml:"away"`
 	} `yaml:"want"`
 }
 
