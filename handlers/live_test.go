@@ -166,3 +166,15 @@ func TestNudgeCountsOnlyWhoIsMentioned(t *testing.T) {
 			not: []string{"@了 15 个"}},
 	})
 }
+
+// TestPlanDayAskedOnce: 提醒计划 with a day that is not a day names the words once.
+func TestPlanDayAskedOnce(t *testing.T) {
+	h := withScheduler(newHarness(t))
+	for _, day := range []string{"7月底", "7月8日左右"} {
+		h.run([]step{{who: "luolimei", text: "提醒计划 " + day, want: []string{"「" + day + "」"}}})
+		got := h.say("luolimei", "提醒计划 "+day)
+		if n := strings.Count(got, "「"+day+"」"); n != 1 {
+			t.Errorf("提醒计划 %s names 「%s」 %d times:\n%s", day, day, n, got)
+		}
+	}
+}

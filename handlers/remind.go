@@ -162,7 +162,7 @@ func pastDay(r *request, text string) (campaign.Date, error) {
 	d := ds[0]
 	switch {
 	case d.Status != reader.Certain:
-		return campaign.Date{}, badf("「%s」%s", d.Text, d.Why)
+		return campaign.Date{}, badf("%s", d.Why)
 	case d.Day.After(r.today):
 		return campaign.Date{}, badf(msgPlanFutureDay, d.Day)
 	}
