@@ -775,3 +775,90 @@ func TestDeliverSweepIsOnePipeline(t *testing.T) {
 		t.Fatalf("chat-a got %q", got)
 	}
 }
+
+// downBot is the bot's sender while the long connection is not up (a standby replica,
+// or after WeCom dropped it): every push fails with bot.ErrNotConnected until up.
+type downBot struct {
+	botPushes
+	up    atomic.Bool
+	tries atomic.Int64
+}
+
+func (b *downBot) SendMarkdown(ctx context.Context, chat, markdown string) error {
+	b.tries.Add(1)
+	if !b.up.Load() {
+		return fmt.Errorf("wecom bot push: %w", bot.ErrNotConnected)
+	}
+	return b.botPushes.SendMarkdown(ctx, chat, markdown)
+}
+
+// TestDeliverWaitsForTheLongConnection: pushes through the bot while no long connection
+// is up (this replica is on standby, or the connection was dropped) stay queued, however
+// long that lasts, and no attempt is counted; one refused push is enough to hold the
+// other groups on the bot's path for the pass; the group's rate limit is not used up by
+// pushes that never left; once the connection is there they all go out, in order.
+func TestDeliverWaitsForTheLongConnection(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	e.keys["chat-bot"] = ""
+	e.keys["chat-bot2"] = ""
+	pushes := &downBot{}
+	router := e.router()
+	router.Bot = pushes
+	d := e.deliverer(router)
+	e.enqueue(append(numbered("chat-bot", 0, 30, deliverT0), numbered("chat-bot2", 0, 1, deliverT0)...)...)
+	for range 40 { // far more passes than MaxAttempts, for over a day
+		runOnce(t, d, 0)
+		e.c.Advance(time.Hour)
+	}
+	if f, _ := e.outbox.Failures(context.Background(), deliverStreet, 0); len(f) != 0 {
+		t.Fatalf("pushes given up while the long connection was down: %q (%s)", msgTexts(f), f[0].LastError)
+	}
+	if n := e.pending(); n != 31 {
+		t.Fatalf("Pending = %d, want all 31 still queued", n)
+	}
+	if n := pushes.tries.Load(); n != 40 {
+		t.Errorf("%d pushes tried in 40 passes, want one a pass: the other group waits with the first", n)
+	}
+	// A minute of passes against a connection still down uses up none of the 30 a minute.
+	for range 12 {
+		e.c.Advance(5 * time.Second)
+		runOnce(t, d, 0)
+	}
+	pushes.up.Store(true)
+	e.c.Advance(5 * time.Second)
+	runOnce(t, d, 31) // chat-bot's 30 fill its whole minute
+	var want, got []string
+	for _, m := range numbered("chat-bot", 0, 30, deliverT0) {
+		want = append(want, "chat-bot|"+m.Text)
+	}
+	for _, p := range pushes.all() {
+		if strings.HasPrefix(p, "chat-bot|") {
+			got = append(got, p)
+		}
+	}
+	if !slices.Equal(got, want) || len(pushes.all()) != 31 {
+		t.Errorf("pushed %q, want chat-bot's 30 in order and chat-bot2's one", pushes.all())
+	}
+	sent, _ := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	for _, m := range sent {
+		if m.Attempts != 0 {
+			t.Errorf("%s: %d attempts counted while the connection was down", m.Text, m.Attempts)
+		}
+	}
+}
+
+// TestDeliverRefusedPushFreesItsSlot: a push WeCom refused did not go out, so the
+// group's next 20 still fit its minute once the refused one is retried.
+func TestDeliverRefusedPushFreesItsSlot(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	e.enqueue(numbered("chat-a", 0, 20, deliverT0)...)
+	p := &countingPusher{Router: e.router(), failFirst: 1, err: &bot.WebhookError{Code: -1, Msg: "system busy"}}
+	d := e.deliverer(p) // backoff: attempt·10s
+	runOnce(t, d, 0)
+	e.c.Advance(10 * time.Second)
+	runOnce(t, d, 20)
+	if got := contents(e.fake.Messages(key)); len(got) != 20 || got[0] != "chat-a 第00条" {
+		t.Errorf("delivered %q, want all 20 within the minute, in order", got)
+	}
+}
