@@ -364,10 +364,9 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 		done := s.now()
 		var we refusal
 		isWebhookErr := errors.As(err, &we)
-		if err != nil && ctx.Err() == nil && (errors.Is(err, bot.ErrNotConnected) || errors.Is(err, bot.ErrEmptyPush) || isWebhookErr && !we.RateLimited()) {
-			// It did not go out (no connection, or WeCom refused it): later pushes need not
-			// wait for its slot. After WeCom's 45009 the window is full anyway.
-			book(func(ctx context.Context) error { return d.returnSlots(ctx, st, to, now, s) })
+		if err != nil && ctx.Err() == nil && wentNowhere(err) {
+			// Later pushes need not wait for its slot.
+			book(func(ctx context.Context) error { return d.returnSlots(ctx, st, to, now, 1, s) })
 		}
 		switch {
 		case err == nil:
@@ -379,7 +378,7 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			return sent, split, errors.Join(append(errs, ctx.Err())...)
 		case errors.Is(err, bot.ErrNotConnected):
 			at := done.Add(notConnectedRetry)
-			mlog.Info("deliver: no long connection on this replica, deferred", "until", at)
+			mlog.Debug("deliver: no long connection on this replica, deferred", "until", at)
 			retry(m, at, "")
 			held[m.ChatID] = at
 			botDown = at
@@ -414,10 +413,62 @@ func (d *Deliverer) takeSlots(ctx context.Context, st string, to bot.Target, now
 	return d.Outbox.TakeSlots(ctx, st, bucket, now, 1, windows, false)
 }
 
-// returnSlots gives back the slot takeSlots reserved at now for a push that did not go out.
-func (d *Deliverer) returnSlots(ctx context.Context, st string, to bot.Target, now time.Time, s settings) error {
+// returnSlots gives back n slots reserved at now for a push that did not go out.
+func (d *Deliverer) returnSlots(ctx context.Context, st string, to bot.Target, now time.Time, n int, s settings) error {
 	bucket, windows := s.slots(to)
-	return d.Outbox.ReturnSlots(ctx, st, bucket, now, 1, windows)
+	return d.Outbox.ReturnSlots(ctx, st, bucket, now, n, windows)
+}
+
+// wentNowhere reports whether a push that failed with err surely did not reach the
+// group: no long connection to send it on, nothing to send, or WeCom answered with a
+// refusal (refused messages do not count against WeCom's limits).
+func wentNowhere(err error) bool {
+	var r refusal
+	return errors.Is(err, bot.ErrNotConnected) || errors.Is(err, bot.ErrEmptyPush) || errors.As(err, &r)
+}
+
+// Direct wraps next, which pushes into a group at once instead of through the outbox
+// (the handlers' charts and workbooks for the group that asked), so that each push
+// counts against the group's rate-limit slots on its path as the outbox's own do: the
+// queued pushes then leave room for it instead of running into WeCom's 45009. A direct
+// push cannot wait, so it is counted even when the window is full, and given back when
+// it did not go out. streetOf names a group's street; a chat it does not know (a 1:1
+// chat) is pushed to uncounted.
+func (d *Deliverer) Direct(next Sender, streetOf func(chatID string) (street string, ok bool)) bot.Pusher {
+	return directPusher{d: d, next: next, streetOf: streetOf}
+}
+
+type directPusher struct {
+	d        *Deliverer
+	next     Sender
+	streetOf func(chatID string) (string, bool)
+}
+
+func (p directPusher) Push(ctx context.Context, to bot.Target, push bot.Push) error {
+	st, ok := p.streetOf(to.ChatID)
+	if !ok {
+		return p.next.Push(ctx, to, push)
+	}
+	planned, parts, err := p.next.Plan(to, push)
+	if err != nil {
+		return p.next.Push(ctx, to, push) // it says why
+	}
+	s := p.d.settings()
+	now := s.now()
+	bucket, windows := s.slots(planned)
+	if _, _, err := p.d.Outbox.TakeSlots(ctx, st, bucket, now, len(parts), windows, true); err != nil {
+		s.log.WarnContext(ctx, "deliver: a direct push could not be counted against the group's rate limit", "chat", to.ChatID, "err", err)
+		return p.next.Push(ctx, to, push)
+	}
+	err = p.next.Push(ctx, to, push)
+	if err != nil && len(parts) == 1 && wentNowhere(err) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+		defer cancel()
+		if rerr := p.d.returnSlots(bctx, st, planned, now, 1, s); rerr != nil {
+			s.log.WarnContext(ctx, "deliver: the slot of a direct push that did not go out was not given back", "chat", to.ChatID, "err", rerr)
+		}
+	}
+	return err
 }
 
 // slots are the rate-limit bucket and windows of to's path: per group for its webhook,

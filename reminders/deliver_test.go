@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	pngpkg "image/png"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -860,5 +862,50 @@ func TestDeliverRefusedPushFreesItsSlot(t *testing.T) {
 	runOnce(t, d, 20)
 	if got := contents(e.fake.Messages(key)); len(got) != 20 || got[0] != "chat-a 第00条" {
 		t.Errorf("delivered %q, want all 20 within the minute, in order", got)
+	}
+}
+
+// TestDeliverDirectPushCounts: a chart pushed into a group at once (the handlers' 图表)
+// counts against the group's 20 a minute, so the reminders queued behind it leave room
+// for it: WeCom never has to refuse one with 45009, and each reminder arrives once, in
+// order, the last one a minute later.
+func TestDeliverDirectPushCounts(t *testing.T) {
+	logs := &deliverLogBuffer{out: t.Output()}
+	e := newDeliverEnv(t, logs)
+	key := e.group("chat-a")
+	router := e.router()
+	d := e.deliverer(router)
+	direct := d.Direct(router, func(chat string) (string, bool) { _, ok := e.keys[chat]; return deliverStreet, ok })
+	var png bytes.Buffer
+	if err := pngpkg.Encode(&png, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	if err := direct.Push(context.Background(), bot.Target{ChatID: "chat-a", WebhookKey: key}, bot.Push{Image: png.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(numbered("chat-a", 0, 20, deliverT0)...)
+	runOnce(t, d, 19)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 1)
+	got := e.fake.Messages(key)
+	if len(got) != 21 || got[0].Image == nil || got[20].Content != "chat-a 第19条" {
+		t.Errorf("the group got %d messages, want the chart, then the 20 reminders in order", len(got))
+	}
+	if strings.Contains(logs.String(), "WeCom rate limit") {
+		t.Errorf("WeCom refused a push for its rate limit:\n%s", logs.String())
+	}
+
+	// A direct push that did not go out leaves its slot free.
+	router.Bot = &downBot{}
+	e.keys["chat-bot"] = ""
+	for range 3 {
+		if err := direct.Push(context.Background(), bot.Target{ChatID: "chat-bot"}, bot.Push{Markdown: "图表"}); !errors.Is(err, bot.ErrNotConnected) {
+			t.Fatal(err)
+		}
+	}
+	ok, _, err := e.outbox.TakeSlots(context.Background(), deliverStreet, reminders.BotBucket("chat-bot"), e.c.Now(), 30,
+		[]storage.Window{{N: 30, Per: time.Minute}}, false)
+	if err != nil || !ok {
+		t.Errorf("pushes that never left still hold the bot's slots: %v %v", ok, err)
 	}
 }
