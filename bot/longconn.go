@@ -62,7 +62,9 @@ func (e *AuthError) Error() string {
 // each subscription that is refused or kicked costs messages.
 var ErrKicked = errors.New("wecom long connection: another instance subscribed with this bot id and WeCom dropped this connection")
 
-// ErrNotConnected is returned by sends while no connection is subscribed.
+// ErrNotConnected is returned by sends while no connection is subscribed: at once while
+// Run is not running (before it starts, after it ended), else after a wait. Nothing was
+// sent: a push may be held and sent later.
 var ErrNotConnected = errors.New("wecom long connection: not connected")
 
 // APIError is a non-zero errcode in WeCom's acknowledgement of a frame.
@@ -146,7 +148,7 @@ type LongConn struct {
 	mu      sync.Mutex
 	cur     *conn         // the subscribed connection, nil while there is none
 	changed chan struct{} // closed when cur changes
-	stopped bool          // Run has stopped connecting: sends fail at once
+	stopped bool          // Run is not connecting (not started yet, or ended): sends fail at once
 }
 
 // NewLongConn fills in the defaults of o.
@@ -181,7 +183,9 @@ func NewLongConn(o LongConnOptions) *LongConn {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = o.LateTimeout + time.Minute
 	}
-	return &LongConn{o: o, log: o.Log, sem: make(chan struct{}, o.MaxInFlight), changed: make(chan struct{})}
+	// Until Run starts (a standby replica waits for the lease) sends fail at once with
+	// ErrNotConnected instead of waiting for a connection that is not coming.
+	return &LongConn{o: o, log: o.Log, sem: make(chan struct{}, o.MaxInFlight), changed: make(chan struct{}), stopped: true}
 }
 
 // refusedError is a subscription WeCom refused.
@@ -787,7 +791,8 @@ func (lc *LongConn) respond(ctx context.Context, cmd, reqID string, body replyBo
 
 // SendMarkdown pushes markdown into a chat (a group's chatid, or a userid for the 1:1
 // chat) with aibot_send_msg. It needs a subscribed connection (ErrNotConnected after
-// waiting up to ctx's deadline or 10 s for one), and WeCom takes it only in a chat where
+// waiting up to ctx's deadline or 10 s for one while Run reconnects, at once while Run is
+// not running), and WeCom takes it only in a chat where
 // someone has spoken to the bot (else 93006). WeCom's refusals come as *APIError.
 func (lc *LongConn) SendMarkdown(ctx context.Context, chatID, markdown string) error {
 	if chatID == "" {

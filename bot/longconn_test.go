@@ -391,11 +391,15 @@ func TestLongConnSendMarkdown(t *testing.T) {
 	e := newGateway(t)
 	lc := e.longConn(t, "s3cret", &countingHandler{}, nil)
 	ctx := context.Background()
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	err := lc.SendMarkdown(short, "chat1", "x")
-	cancel()
-	if !errors.Is(err, bot.ErrNotConnected) {
-		t.Fatalf("send before Run: %v", err)
+	// Before Run (a standby replica) there is no connection to wait for: the push is
+	// refused at once, not after a wait.
+	start := time.Now()
+	err := lc.SendMarkdown(ctx, "chat1", "x")
+	if !errors.Is(err, bot.ErrNotConnected) || time.Since(start) > time.Second {
+		t.Fatalf("send before Run: %v after %v", err, time.Since(start))
+	}
+	if err := lc.SendMedia(ctx, "chat1", bot.MediaFile, "a.txt", []byte("hello world")); !errors.Is(err, bot.ErrNotConnected) || time.Since(start) > time.Second {
+		t.Fatalf("media before Run: %v after %v", err, time.Since(start))
 	}
 	run(t, lc)
 	e.waitConnected(t)

@@ -27,6 +27,10 @@ const (
 	pausedRecheck = 30 * time.Second
 	// minRetryDelay keeps a retried message out of the pass that deferred it.
 	minRetryDelay = time.Second
+	// notConnectedRetry is how soon a push is tried again that found no long connection
+	// on this replica (a standby, or the connection is down): another replica that holds
+	// the connection may take it meanwhile.
+	notConnectedRetry = 5 * time.Second
 	// maxBatchesPerStreet bounds one street's share of a pass.
 	maxBatchesPerStreet = 20
 	// bookkeepingTimeout bounds Ack/Retry/Fail, which run even when ctx is cancelled
@@ -62,6 +66,11 @@ type refusal interface {
 // A group's messages go out in queue order: the outbox hands out a group's message only
 // after the earlier ones are gone, and when one of them is deferred (rate limit, backoff)
 // the group's next messages of the same batch are deferred with it, uncounted.
+//
+// A push through the bot that finds no long connection (bot.ErrNotConnected: this
+// replica is on standby, or the connection is down) is deferred, uncounted, however long
+// that lasts, and the bot's other groups wait with it for the rest of the batch: a
+// message is given up only when WeCom refuses it or a push that left failed too often.
 //
 // A message that takes more than one WeCom message on its path (too long, or a markdown
 // @all) is first replaced in the outbox by its parts, each delivered and acknowledged on
@@ -266,6 +275,9 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 		held = map[string]time.Time{}
 		// stopAt: after it, pushing risks the lease ending under the push.
 		stopAt = claimed.Add(s.lease - s.lease/4)
+		// botDown: the bot's path had no long connection in this batch; its groups wait
+		// until then.
+		botDown time.Time
 	)
 	// Bookkeeping survives ctx's end: a message that went out must be acknowledged.
 	book := func(f func(ctx context.Context) error) {
@@ -331,6 +343,11 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 			continue
 		}
 		mlog = mlog.With("via", to.Via, "part", m.Part)
+		if to.Via == bot.ViaBot && !botDown.IsZero() {
+			retry(m, botDown, "")
+			held[m.ChatID] = botDown
+			continue
+		}
 		if ok, free, err := d.takeSlots(ctx, st, to, now, s); err != nil {
 			// The message comes back when its lease ends.
 			errs = append(errs, err)
@@ -347,6 +364,10 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 		done := s.now()
 		var we refusal
 		isWebhookErr := errors.As(err, &we)
+		if err != nil && ctx.Err() == nil && wentNowhere(err) {
+			// Later pushes need not wait for its slot.
+			book(func(ctx context.Context) error { return d.returnSlots(ctx, st, to, now, 1, s) })
+		}
 		switch {
 		case err == nil:
 			book(func(ctx context.Context) error { return d.Outbox.Ack(ctx, st, m.ID, done) })
@@ -355,6 +376,12 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 		case ctx.Err() != nil:
 			// Cancelled mid-push: whether it went out is unknown; it comes back after its lease.
 			return sent, split, errors.Join(append(errs, ctx.Err())...)
+		case errors.Is(err, bot.ErrNotConnected):
+			at := done.Add(notConnectedRetry)
+			mlog.Debug("deliver: no long connection on this replica, deferred", "until", at)
+			retry(m, at, "")
+			held[m.ChatID] = at
+			botDown = at
 		case errors.Is(err, bot.ErrEmptyPush) || isWebhookErr && we.Permanent():
 			mlog.Error("deliver: WeCom refused the message for good, given up", "err", err)
 			fail(m, done, err.Error())
@@ -382,11 +409,75 @@ func (d *Deliverer) batch(ctx context.Context, s settings, log *slog.Logger, st 
 // takeSlots reserves the rate-limit slot of one message on to's path: per group for its
 // webhook, per chat (with the bot's replies) for the bot's path.
 func (d *Deliverer) takeSlots(ctx context.Context, st string, to bot.Target, now time.Time, s settings) (bool, time.Time, error) {
-	bucket, windows := to.ChatID, []storage.Window{{N: s.limit, Per: s.window}}
-	if to.Via == bot.ViaBot {
-		bucket, windows = BotBucket(to.ChatID), storageWindows(bot.BotLimits)
-	}
+	bucket, windows := s.slots(to)
 	return d.Outbox.TakeSlots(ctx, st, bucket, now, 1, windows, false)
+}
+
+// returnSlots gives back n slots reserved at now for a push that did not go out.
+func (d *Deliverer) returnSlots(ctx context.Context, st string, to bot.Target, now time.Time, n int, s settings) error {
+	bucket, windows := s.slots(to)
+	return d.Outbox.ReturnSlots(ctx, st, bucket, now, n, windows)
+}
+
+// wentNowhere reports whether a push that failed with err surely did not reach the
+// group: no long connection to send it on, nothing to send, or WeCom answered with a
+// refusal (refused messages do not count against WeCom's limits).
+func wentNowhere(err error) bool {
+	var r refusal
+	return errors.Is(err, bot.ErrNotConnected) || errors.Is(err, bot.ErrEmptyPush) || errors.As(err, &r)
+}
+
+// Direct wraps next, which pushes into a group at once instead of through the outbox
+// (the handlers' charts and workbooks for the group that asked), so that each push
+// counts against the group's rate-limit slots on its path as the outbox's own do: the
+// queued pushes then leave room for it instead of running into WeCom's 45009. A direct
+// push cannot wait, so it is counted even when the window is full, and given back when
+// it did not go out. streetOf names a group's street; a chat it does not know (a 1:1
+// chat) is pushed to uncounted.
+func (d *Deliverer) Direct(next Sender, streetOf func(chatID string) (street string, ok bool)) bot.Pusher {
+	return directPusher{d: d, next: next, streetOf: streetOf}
+}
+
+type directPusher struct {
+	d        *Deliverer
+	next     Sender
+	streetOf func(chatID string) (string, bool)
+}
+
+func (p directPusher) Push(ctx context.Context, to bot.Target, push bot.Push) error {
+	st, ok := p.streetOf(to.ChatID)
+	if !ok {
+		return p.next.Push(ctx, to, push)
+	}
+	planned, parts, err := p.next.Plan(to, push)
+	if err != nil {
+		return p.next.Push(ctx, to, push) // it says why
+	}
+	s := p.d.settings()
+	now := s.now()
+	bucket, windows := s.slots(planned)
+	if _, _, err := p.d.Outbox.TakeSlots(ctx, st, bucket, now, len(parts), windows, true); err != nil {
+		s.log.WarnContext(ctx, "deliver: a direct push could not be counted against the group's rate limit", "chat", to.ChatID, "err", err)
+		return p.next.Push(ctx, to, push)
+	}
+	err = p.next.Push(ctx, to, push)
+	if err != nil && len(parts) == 1 && wentNowhere(err) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+		defer cancel()
+		if rerr := p.d.returnSlots(bctx, st, planned, now, 1, s); rerr != nil {
+			s.log.WarnContext(ctx, "deliver: the slot of a direct push that did not go out was not given back", "chat", to.ChatID, "err", rerr)
+		}
+	}
+	return err
+}
+
+// slots are the rate-limit bucket and windows of to's path: per group for its webhook,
+// per chat (with the bot's replies) for the bot's path.
+func (s settings) slots(to bot.Target) (string, []storage.Window) {
+	if to.Via == bot.ViaBot {
+		return BotBucket(to.ChatID), storageWindows(bot.BotLimits)
+	}
+	return to.ChatID, []storage.Window{{N: s.limit, Per: s.window}}
 }
 
 // BotBucket is the rate-limit bucket of the bot's messages in a chat, pushes and replies.

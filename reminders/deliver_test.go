@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	pngpkg "image/png"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -773,5 +775,137 @@ func TestDeliverSweepIsOnePipeline(t *testing.T) {
 	runOnce(t, d, 1)
 	if got := contents(e.fake.Messages(e.keys["chat-a"])); len(got) != 1 {
 		t.Fatalf("chat-a got %q", got)
+	}
+}
+
+// downBot is the bot's sender while the long connection is not up (a standby replica,
+// or after WeCom dropped it): every push fails with bot.ErrNotConnected until up.
+type downBot struct {
+	botPushes
+	up    atomic.Bool
+	tries atomic.Int64
+}
+
+func (b *downBot) SendMarkdown(ctx context.Context, chat, markdown string) error {
+	b.tries.Add(1)
+	if !b.up.Load() {
+		return fmt.Errorf("wecom bot push: %w", bot.ErrNotConnected)
+	}
+	return b.botPushes.SendMarkdown(ctx, chat, markdown)
+}
+
+// TestDeliverWaitsForTheLongConnection: pushes through the bot while no long connection
+// is up (this replica is on standby, or the connection was dropped) stay queued, however
+// long that lasts, and no attempt is counted; one refused push is enough to hold the
+// other groups on the bot's path for the pass; the group's rate limit is not used up by
+// pushes that never left; once the connection is there they all go out, in order.
+func TestDeliverWaitsForTheLongConnection(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	e.keys["chat-bot"] = ""
+	e.keys["chat-bot2"] = ""
+	pushes := &downBot{}
+	router := e.router()
+	router.Bot = pushes
+	d := e.deliverer(router)
+	e.enqueue(append(numbered("chat-bot", 0, 30, deliverT0), numbered("chat-bot2", 0, 1, deliverT0)...)...)
+	for range 40 { // far more passes than MaxAttempts, for over a day
+		runOnce(t, d, 0)
+		e.c.Advance(time.Hour)
+	}
+	if f, _ := e.outbox.Failures(context.Background(), deliverStreet, 0); len(f) != 0 {
+		t.Fatalf("pushes given up while the long connection was down: %q (%s)", msgTexts(f), f[0].LastError)
+	}
+	if n := e.pending(); n != 31 {
+		t.Fatalf("Pending = %d, want all 31 still queued", n)
+	}
+	if n := pushes.tries.Load(); n != 40 {
+		t.Errorf("%d pushes tried in 40 passes, want one a pass: the other group waits with the first", n)
+	}
+	// A minute of passes against a connection still down uses up none of the 30 a minute.
+	for range 12 {
+		e.c.Advance(5 * time.Second)
+		runOnce(t, d, 0)
+	}
+	pushes.up.Store(true)
+	e.c.Advance(5 * time.Second)
+	runOnce(t, d, 31) // chat-bot's 30 fill its whole minute
+	var want, got []string
+	for _, m := range numbered("chat-bot", 0, 30, deliverT0) {
+		want = append(want, "chat-bot|"+m.Text)
+	}
+	for _, p := range pushes.all() {
+		if strings.HasPrefix(p, "chat-bot|") {
+			got = append(got, p)
+		}
+	}
+	if !slices.Equal(got, want) || len(pushes.all()) != 31 {
+		t.Errorf("pushed %q, want chat-bot's 30 in order and chat-bot2's one", pushes.all())
+	}
+	sent, _ := e.outbox.Sent(context.Background(), deliverStreet, 0)
+	for _, m := range sent {
+		if m.Attempts != 0 {
+			t.Errorf("%s: %d attempts counted while the connection was down", m.Text, m.Attempts)
+		}
+	}
+}
+
+// TestDeliverRefusedPushFreesItsSlot: a push WeCom refused did not go out, so the
+// group's next 20 still fit its minute once the refused one is retried.
+func TestDeliverRefusedPushFreesItsSlot(t *testing.T) {
+	e := newDeliverEnv(t, t.Output())
+	key := e.group("chat-a")
+	e.enqueue(numbered("chat-a", 0, 20, deliverT0)...)
+	p := &countingPusher{Router: e.router(), failFirst: 1, err: &bot.WebhookError{Code: -1, Msg: "system busy"}}
+	d := e.deliverer(p) // backoff: attempt·10s
+	runOnce(t, d, 0)
+	e.c.Advance(10 * time.Second)
+	runOnce(t, d, 20)
+	if got := contents(e.fake.Messages(key)); len(got) != 20 || got[0] != "chat-a 第00条" {
+		t.Errorf("delivered %q, want all 20 within the minute, in order", got)
+	}
+}
+
+// TestDeliverDirectPushCounts: a chart pushed into a group at once (the handlers' 图表)
+// counts against the group's 20 a minute, so the reminders queued behind it leave room
+// for it: WeCom never has to refuse one with 45009, and each reminder arrives once, in
+// order, the last one a minute later.
+func TestDeliverDirectPushCounts(t *testing.T) {
+	logs := &deliverLogBuffer{out: t.Output()}
+	e := newDeliverEnv(t, logs)
+	key := e.group("chat-a")
+	router := e.router()
+	d := e.deliverer(router)
+	direct := d.Direct(router, func(chat string) (string, bool) { _, ok := e.keys[chat]; return deliverStreet, ok })
+	var png bytes.Buffer
+	if err := pngpkg.Encode(&png, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	if err := direct.Push(context.Background(), bot.Target{ChatID: "chat-a", WebhookKey: key}, bot.Push{Image: png.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(numbered("chat-a", 0, 20, deliverT0)...)
+	runOnce(t, d, 19)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 1)
+	got := e.fake.Messages(key)
+	if len(got) != 21 || got[0].Image == nil || got[20].Content != "chat-a 第19条" {
+		t.Errorf("the group got %d messages, want the chart, then the 20 reminders in order", len(got))
+	}
+	if strings.Contains(logs.String(), "WeCom rate limit") {
+		t.Errorf("WeCom refused a push for its rate limit:\n%s", logs.String())
+	}
+
+	// A direct push that did not go out leaves its slot free.
+	router.Bot = &downBot{}
+	e.keys["chat-bot"] = ""
+	for range 3 {
+		if err := direct.Push(context.Background(), bot.Target{ChatID: "chat-bot"}, bot.Push{Markdown: "图表"}); !errors.Is(err, bot.ErrNotConnected) {
+			t.Fatal(err)
+		}
+	}
+	ok, _, err := e.outbox.TakeSlots(context.Background(), deliverStreet, reminders.BotBucket("chat-bot"), e.c.Now(), 30,
+		[]storage.Window{{N: 30, Per: time.Minute}}, false)
+	if err != nil || !ok {
+		t.Errorf("pushes that never left still hold the bot's slots: %v %v", ok, err)
 	}
 }

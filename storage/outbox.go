@@ -87,6 +87,9 @@ type Outbox interface {
 	// and the time room frees up — unless force, which records the sends anyway (a reply
 	// that cannot wait still counts against the chat).
 	TakeSlots(ctx context.Context, street, bucket string, now time.Time, n int, windows []Window, force bool) (bool, time.Time, error)
+	// ReturnSlots gives back n sends that TakeSlots reserved at at in bucket under
+	// windows, for a push that surely did not go out: later pushes need not wait for them.
+	ReturnSlots(ctx context.Context, street, bucket string, at time.Time, n int, windows []Window) error
 	// SetPaused and Paused switch a street's reminders off and on (暂停提醒 / 恢复提醒).
 	SetPaused(ctx context.Context, street string, paused bool, by string, at time.Time) error
 	Paused(ctx context.Context, street string) (bool, error)

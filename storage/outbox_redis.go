@@ -602,6 +602,40 @@ func (q *RedisOutbox) TakeSlots(ctx context.Context, street, bucket string, now 
 	return false, time.UnixMilli(res[1]), nil
 }
 
+// KEYS one slot key per window
+// ARGV at ms, n
+// Removes up to n sends recorded at at from each window.
+var returnSlotsScript = redis.NewScript(`
+local at, n = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local m = redis.call('ZRANGEBYSCORE', KEYS[i], at, at, 'LIMIT', 0, n)
+  if #m > 0 then
+    redis.call('ZREM', KEYS[i], unpack(m))
+  end
+end
+return 1
+`)
+
+// ReturnSlots implements Outbox. Sends recorded at the same time are alike, so it
+// removes any n of them: the windows then count as if the push had not been tried.
+func (q *RedisOutbox) ReturnSlots(ctx context.Context, street, bucket string, at time.Time, n int, windows []Window) error {
+	wrap := func(err error) error { return fmt.Errorf("storage: return %d slots %s/%s: %w", n, street, bucket, err) }
+	if err := errors.Join(checkName("street", street), checkName("bucket", bucket)); err != nil {
+		return wrap(err)
+	}
+	if n <= 0 || len(windows) == 0 {
+		return wrap(fmt.Errorf("n %d and %d windows: want both positive", n, len(windows)))
+	}
+	keys := make([]string, len(windows))
+	for i, w := range windows {
+		keys[i] = q.r.k.outSlot(street, bucket, w.Per)
+	}
+	if err := returnSlotsScript.Run(ctx, q.r.c, keys, at.UnixMilli(), n).Err(); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
 // KEYS q, msg, order
 // ARGV id, expected JSON, due ms, its order member, then per part: id, JSON, order member
 // Returns -1 if the message is no longer queued, 0 if its JSON changed meanwhile, else 1.

@@ -42,6 +42,7 @@ var outboxSuite = []struct {
 	{"RetryBacksOff", testRetryBacksOff},
 	{"FailAndFailures", testFailAndFailures},
 	{"TakeSlots", testTakeSlots},
+	{"ReturnSlots", testReturnSlots},
 	{"Split", testSplit},
 	{"Paused", testPaused},
 	{"Pending", testPending},
@@ -503,6 +504,46 @@ func testTakeSlots(t *testing.T, r *Redis) {
 		if bad() == nil {
 			t.Error("invalid TakeSlots accepted")
 		}
+	}
+}
+
+// testReturnSlots: a send given back (the push did not go out) leaves every window it
+// was taken in; one taken at another time, or in another bucket, stays.
+func testReturnSlots(t *testing.T, r *Redis) {
+	ctx, q := ctxT(t), r.Outbox()
+	two := []Window{{2, time.Minute}, {3, time.Hour}}
+	take := func(bucket string, at time.Time) bool {
+		t.Helper()
+		ok, _, err := q.TakeSlots(ctx, street, bucket, at, 1, two, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !take("chat-a", t0) || !take("chat-a", t0.Add(time.Second)) || !take("chat-b", t0.Add(time.Second)) {
+		t.Fatal("first sends refused")
+	}
+	if take("chat-a", t0.Add(2*time.Second)) {
+		t.Fatal("3rd send in a minute of 2 allowed")
+	}
+	if err := q.ReturnSlots(ctx, street, "chat-a", t0.Add(time.Second), 1, two); err != nil {
+		t.Fatal(err)
+	}
+	if !take("chat-a", t0.Add(2*time.Second)) {
+		t.Fatal("the send given back still counts in the minute")
+	}
+	if take("chat-a", t0.Add(3*time.Second)) {
+		t.Fatal("the send at t0 was given back too")
+	}
+	// The hour: t0 and t0+2s count, the one given back does not.
+	if !take("chat-a", t0.Add(2*time.Minute)) || take("chat-a", t0.Add(3*time.Minute)) {
+		t.Fatal("the hour does not count 3 sends")
+	}
+	if take("chat-b", t0.Add(2*time.Second)) && take("chat-b", t0.Add(3*time.Second)) {
+		t.Fatal("another bucket's send was given back")
+	}
+	if err := q.ReturnSlots(ctx, street, "", t0, 1, two); err == nil {
+		t.Error("ReturnSlots without a bucket accepted")
 	}
 }
 

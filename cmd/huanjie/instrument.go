@@ -102,7 +102,7 @@ func (h timedHandler) Question(m bot.Message) bool {
 	return ok && q.Question(m)
 }
 
-// countedPusher counts pushes by result.
+// countedPusher counts pushes by result; one that found no long connection is no push.
 type countedPusher struct {
 	next   *bot.Router
 	m      *metrics.Metrics
@@ -120,6 +120,9 @@ func (p countedPusher) Push(ctx context.Context, to bot.Target, push bot.Push) e
 	switch {
 	case err == nil:
 		p.m.Push(p.source, metrics.PushSent)
+	case errors.Is(err, bot.ErrNotConnected):
+		// Nothing was pushed: it waits for the long connection (a standby replica, or the
+		// connection is down), which huanjie_longconn_state shows.
 	case errors.As(err, &we) && we.RateLimited():
 		p.m.Push(p.source, metrics.PushRateLimited)
 	default:

@@ -301,9 +301,21 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	outbox := store.Outbox()
 	met.WatchOutbox(backlogReader(cfg, outbox), clock, 3*time.Second, log)
 	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log, Memo: memo}
+	deliver := &reminders.Deliverer{Outbox: outbox, Pusher: countedPusher{router, met, metrics.SourceReminders}, Now: clock, Log: log,
+		Targets: func(street, chatID string) (bot.Target, bool) {
+			if s, g, ok := cfg.StreetOfChat(chatID); ok && s.ID == street {
+				return pushTarget(*g), true
+			}
+			return bot.Target{}, false
+		},
+		Streets: func() []string { return streetIDs(cfg) },
+	}
 	deps := handlers.Deps{
 		Config: cfg, Filings: store, Bindings: store, Confirmations: store, Outbox: outbox,
-		Pusher: countedPusher{router, met, metrics.SourceHandlers}, Reminders: sched, Clock: clock, Log: log,
+		// The charts and workbooks pushed at once count against the groups' rate limits
+		// as the outbox's pushes do.
+		Pusher:    deliver.Direct(countedPusher{router, met, metrics.SourceHandlers}, streetOfChat(cfg)),
+		Reminders: sched, Clock: clock, Log: log,
 		Photos: pics, PhotoStore: store, Links: links, Memo: memo,
 	}
 	if crypto != nil {
@@ -321,15 +333,6 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		router.Bot = lc
 	}
 	warnPushPaths(cfg, lc != nil, log)
-	deliver := &reminders.Deliverer{Outbox: outbox, Pusher: countedPusher{router, met, metrics.SourceReminders}, Now: clock, Log: log,
-		Targets: func(street, chatID string) (bot.Target, bool) {
-			if s, g, ok := cfg.StreetOfChat(chatID); ok && s.ID == street {
-				return pushTarget(*g), true
-			}
-			return bot.Target{}, false
-		},
-		Streets: func() []string { return streetIDs(cfg) },
-	}
 	for _, st := range cfg.Streets {
 		if !reminders.CoversYear(cfg.Calendar, st.Year()) {
 			log.Warn("the config's calendar lists no holidays for the campaign year: reminders treat only weekends as days off",

@@ -70,6 +70,17 @@ func pushTarget(g campaign.Group) bot.Target {
 	return bot.Target{ChatID: g.ChatID, WebhookKey: g.WebhookKey, Via: g.Push}
 }
 
+// streetOfChat names the street of a configured group.
+func streetOfChat(cfg *config.Config) func(chatID string) (string, bool) {
+	return func(chatID string) (string, bool) {
+		st, _, ok := cfg.StreetOfChat(chatID)
+		if !ok {
+			return "", false
+		}
+		return st.ID, true
+	}
+}
+
 // warnPushPaths says at start which groups cannot be pushed to, and which cannot be
 // @-mentioned in (the bot's path has no mentions).
 func warnPushPaths(cfg *config.Config, botPushes bool, log *slog.Logger) {
