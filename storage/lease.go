@@ -14,7 +14,10 @@ import (
 // several replicas on one Redis exactly one does the work (e.g. holds WeCom's single
 // long connection). When the lease cannot be refreshed fn's context is cancelled, and
 // Lead waits and competes again. It returns when ctx ends, or with fn's error when fn
-// fails on its own (a context error from fn is not a failure).
+// fails on its own (a context error from fn is not a failure). After ctx ends the lease
+// is still renewed until fn returns, then released: a holder that drains (answers still
+// owed on its connection) keeps the lease, and the next replica takes over at once
+// after, instead of kicking the draining connection when the lease lapses.
 func (r *Redis) Lead(ctx context.Context, name string, ttl time.Duration, log *slog.Logger, fn func(ctx context.Context) error) error {
 	if log == nil {
 		log = slog.Default()
@@ -53,7 +56,8 @@ func (r *Redis) Lead(ctx context.Context, name string, ttl time.Duration, log *s
 	}
 }
 
-// holdWhile runs fn and refreshes the lock until fn ends, ctx ends or the lock is lost.
+// holdWhile runs fn and refreshes the lock until fn ends or the lock is lost. The end of
+// ctx cancels fn's context but not the refreshes: fn may take a while to wind down.
 func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Duration, log *slog.Logger, name string, fn func(ctx context.Context) error) error {
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -69,8 +73,11 @@ func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Du
 			}
 			return nil
 		case <-t.C:
-			if err := lock.Refresh(ctx, ttl, nil); err != nil {
-				log.Warn("lease: lost", "lease", name, "err", err)
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), ttl/3)
+			err := lock.Refresh(rctx, ttl, nil)
+			rcancel()
+			if err != nil {
+				log.Warn("lease: lost", "lease", name, "err", err, "stopping", ctx.Err() != nil)
 				cancel()
 				<-done
 				return nil

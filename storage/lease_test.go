@@ -100,3 +100,65 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLeadHeldWhileDraining: a holder whose context ended keeps the lease while its work
+// still runs (a long connection draining the answers it owes), so no other replica takes
+// over and kicks its connection; once the work returns, the next one takes over at once.
+func TestLeadHeldWhileDraining(t *testing.T) {
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) { testLeadHeldWhileDraining(t, b.open(t)) })
+	}
+}
+
+func testLeadHeldWhileDraining(t *testing.T, r *Redis) {
+	const ttl = 300 * time.Millisecond
+	var draining, overlapped atomic.Bool
+	drained := make(chan struct{})
+	ctx1, stop1 := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = r.Lead(ctx1, "longconn:drain", ttl, testLogger(t), func(c context.Context) error {
+			close(started)
+			<-c.Done()
+			draining.Store(true)
+			time.Sleep(4 * ttl) // answers still owed go out on the connection
+			draining.Store(false)
+			close(drained)
+			return c.Err()
+		})
+	}()
+	<-started
+	ctx2, stop2 := context.WithCancel(context.Background())
+	defer stop2()
+	took := make(chan struct{}, 1)
+	go func() {
+		defer wg.Done()
+		_ = r.Lead(ctx2, "longconn:drain", ttl, testLogger(t), func(c context.Context) error {
+			if draining.Load() {
+				overlapped.Store(true)
+			}
+			took <- struct{}{}
+			<-c.Done()
+			return nil
+		})
+	}()
+	stop1()
+	select {
+	case <-took:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lease was never taken over")
+	}
+	if overlapped.Load() {
+		t.Fatal("another replica took the lease while the holder was still draining")
+	}
+	select {
+	case <-drained:
+	default:
+		t.Fatal("the lease changed hands before the holder's drain ended")
+	}
+	stop2()
+	wg.Wait()
+}
