@@ -57,7 +57,10 @@ func (r *Redis) Lead(ctx context.Context, name string, ttl time.Duration, log *s
 }
 
 // holdWhile runs fn and refreshes the lock until fn ends or the lock is lost. The end of
-// ctx cancels fn's context but not the refreshes: fn may take a while to wind down.
+// ctx cancels fn's context but not the refreshes: fn may take a while to wind down. A
+// refresh that fails (Redis stalled or unreachable) is tried again at the next tick
+// while the TTL of the last one that worked has not run out: the lock is still ours in
+// Redis, and giving it up would hand the work (WeCom's connection) over for nothing.
 func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Duration, log *slog.Logger, name string, fn func(ctx context.Context) error) error {
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -65,6 +68,7 @@ func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Du
 	go func() { done <- fn(fctx) }()
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
+	held := time.Now().Add(ttl) // the lock holds in Redis at least until then
 	for {
 		select {
 		case err := <-done:
@@ -73,15 +77,22 @@ func (r *Redis) holdWhile(ctx context.Context, lock *redislock.Lock, ttl time.Du
 			}
 			return nil
 		case <-t.C:
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), ttl/3)
+			sent := time.Now()
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), max(min(ttl/3, time.Until(held)), time.Millisecond))
 			err := lock.Refresh(rctx, ttl, nil)
 			rcancel()
-			if err != nil {
-				log.Warn("lease: lost", "lease", name, "err", err, "stopping", ctx.Err() != nil)
-				cancel()
-				<-done
-				return nil
+			switch {
+			case err == nil:
+				held = sent.Add(ttl)
+				continue
+			case !errors.Is(err, redislock.ErrNotObtained) && time.Until(held) > 0:
+				log.Warn("lease: not refreshed; trying again before it lapses", "lease", name, "err", err, "lapses_in", time.Until(held))
+				continue
 			}
+			log.Warn("lease: lost", "lease", name, "err", err, "stopping", ctx.Err() != nil)
+			cancel()
+			<-done
+			return nil
 		}
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"huanjie/internal/testredis"
 )
 
 // redisBackends are the real servers the lease is tested on (redislock needs real TTLs).
@@ -161,4 +165,84 @@ func testLeadHeldWhileDraining(t *testing.T, r *Redis) {
 	}
 	stop2()
 	wg.Wait()
+}
+
+// TestLeadThroughARedisStall: Redis stalls for less than the lease's TTL, so the lease
+// never lapses in Redis: the holder keeps it (and its long connection) instead of giving
+// it up at the first refresh that timed out, and nobody else takes it. A stall longer
+// than the TTL makes the holder give it up before another replica can take it over.
+func TestLeadThroughARedisStall(t *testing.T) {
+	const ttl = 900 * time.Millisecond
+	tests := []struct {
+		name  string
+		stall time.Duration
+		kept  bool
+	}{
+		{"shorter than the TTL", ttl / 2, true},
+		{"longer than the TTL", 3 * ttl, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy := testredis.Stall(t)
+			direct, prefix := testredis.Client(t)
+			stalled := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true}) // as the bot's
+			holder, other := NewRedis(stalled, prefix), NewRedis(direct, prefix)
+			var holding, otherStarted atomic.Bool
+			var overlap atomic.Bool
+			cancelled := make(chan struct{})
+			ctx, stop := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			t.Cleanup(func() {
+				stop()
+				proxy.For(0)
+				wg.Wait()
+				_ = stalled.Close()
+			})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_ = holder.Lead(ctx, "longconn:stall", ttl, testLogger(t), func(c context.Context) error {
+					if holding.Load() {
+						return nil // competing again after the stall: not this test's concern
+					}
+					holding.Store(true)
+					<-c.Done()
+					if ctx.Err() == nil {
+						close(cancelled)
+					}
+					holding.Store(false)
+					return nil
+				})
+			}()
+			waitFor(t, holding.Load)
+			go func() {
+				defer wg.Done()
+				_ = other.Lead(ctx, "longconn:stall", ttl, testLogger(t), func(c context.Context) error {
+					if holding.Load() {
+						overlap.Store(true)
+					}
+					otherStarted.Store(true)
+					<-c.Done()
+					return nil
+				})
+			}()
+			time.Sleep(ttl / 6) // just after a refresh
+			proxy.For(tt.stall)
+			var gaveUp bool
+			select {
+			case <-cancelled:
+				gaveUp = true
+			case <-time.After(tt.stall + ttl):
+			}
+			if gaveUp == tt.kept {
+				t.Fatalf("the holder gave the lease up: %v, want %v", gaveUp, !tt.kept)
+			}
+			if !tt.kept {
+				waitFor(t, otherStarted.Load)
+			}
+			if otherStarted.Load() == tt.kept || overlap.Load() {
+				t.Fatalf("the other replica started: %v (overlapping: %v)", otherStarted.Load(), overlap.Load())
+			}
+		})
+	}
 }
