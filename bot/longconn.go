@@ -636,6 +636,9 @@ func (lc *LongConn) served() {
 	lc.handlers.Done()
 }
 
+// serve claims a callback's message in the ledger and handles it (see handle); a message
+// done already gets its recorded answer, and one another attempt holds is awaited (see
+// await). It holds a place among MaxInFlight, which it gives back when it only waits.
 func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 	defer lc.served()
 	slot := true
