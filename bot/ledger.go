@@ -51,7 +51,7 @@ type MsgRecord struct {
 	Done      bool      // answered; Answer is the answer
 	Answer    string    // markdown; "" for no answer
 	Until     time.Time // not done: when the hold of the attempt processing it lapses
-	Delivered string    // "stream", "url", "url-pending" or "" (see MarkDelivered)
+	Delivered string    // "stream", "url", "url-pending", "conn:<owner>" or "" (see MarkDelivered)
 }
 
 // Late paths, as MarkDelivered records them.
@@ -59,6 +59,9 @@ const (
 	viaStream     = "stream"
 	viaURL        = "url"
 	viaURLPending = "url-pending" // a POST to response_url is under way and may fail
+	// viaConn, followed by the attempt's owner id, marks the long-connection delivery
+	// that took the answer out (see LongConn.await).
+	viaConn = "conn:"
 )
 
 // Defaults shared by both transports.

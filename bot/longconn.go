@@ -602,8 +602,6 @@ func (lc *LongConn) pinger(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 }
 
-// serve handles one callback and answers it: at once when the handler is quick, else
-// with an unfinished stream finished by a later frame of the same stream.
 // admit serves a callback when a place among MaxInFlight comes free before half its
 // reply deadline; otherwise it answers a message at once with 「系统繁忙，请稍后再发」 and
 // starts nothing — work past its deadline is never begun. Reading the connection never
@@ -642,9 +640,17 @@ func (lc *LongConn) served() {
 	lc.handlers.Done()
 }
 
+// serve claims a callback's message in the ledger and handles it (see handle); a message
+// done already gets its recorded answer, and one another attempt holds is awaited (see
+// await). It holds a place among MaxInFlight, which it gives back when it only waits.
 func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 	defer lc.served()
-	defer func() { <-lc.sem }()
+	slot := true
+	defer func() {
+		if slot {
+			<-lc.sem
+		}
+	}()
 	log := lc.log.With("msgid", m.MsgID, "msgtype", m.MsgType, "chattype", m.ChatType, "req_id", reqID)
 	// Replies go on after the connection (or ctx) ends: the answer is owed.
 	ctx = context.WithoutCancel(ctx)
@@ -653,15 +659,111 @@ func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 	switch {
 	case !mine && rec.Done && cmd == cmdMsgCallback && !(Reply{Markdown: rec.Answer}).Empty():
 		log.Info("wecom long connection: message delivered again; answering the recorded answer")
+		lc.markDelivered(ctx, log, cl) // a delivery still waiting for it (see await) stays silent
 		if err := lc.finishReply(ctx, log, reqID, m, newID(), rec.Answer); err != nil {
 			log.Warn("wecom long connection: recorded answer not sent again", "err", err)
 		}
+		return
+	case !mine && !rec.Done && cmd == cmdMsgCallback:
+		// Another attempt holds the message: its answer is awaited without a place among
+		// MaxInFlight, which belong to messages being handled.
+		<-lc.sem
+		slot = false
+		lc.await(ctx, log, reqID, m, cl)
 		return
 	case !mine:
 		log.Info("wecom long connection: message already handled or being handled", "done", rec.Done)
 		return
 	}
+	lc.handle(ctx, log, cmd, reqID, m, cl)
+}
 
+// Waiting for another attempt's answer (see await).
+const (
+	// awaitPollMax bounds the period the ledger is read at while waiting.
+	awaitPollMax = time.Second
+	// awaitGrace is how long an answer recorded as done may stay undelivered before a
+	// waiting delivery takes it out itself: the attempt that recorded it marks and sends
+	// it right after (two ledger calls).
+	awaitGrace = 2 * ledgerTimeout
+)
+
+// await serves a delivery of a message another attempt holds (on this process or
+// another, alive or dead), so that the user gets exactly one answer either way: it reads
+// the ledger until the answer went out (the holder marked it delivered: nothing more to
+// do), the answer is recorded but nobody took it out within awaitGrace (the holder died
+// in between: it answers the recorded answer on this delivery), or the holder's claim
+// lapsed or was released (it died or failed: this delivery takes the message over and
+// handles it). WeCom takes a reply to a callback's req_id for 24 hours, so the answer
+// may come on this delivery however late.
+func (lc *LongConn) await(ctx context.Context, log *slog.Logger, reqID string, m Message, cl *claim) {
+	poll := min(max(cl.lease/10, 10*time.Millisecond), awaitPollMax)
+	// The holder renews its claim while its handler runs (up to LateTimeout + 30 s), and a
+	// claim that is no longer renewed lapses within a lease.
+	start := time.Now()
+	limit := start.Add(lc.o.LateTimeout + 30*time.Second + 2*cl.lease + awaitGrace)
+	log.Info("wecom long connection: message delivered again while another attempt holds it; waiting for its answer")
+	var doneAt time.Time
+	for time.Now().Before(limit) {
+		time.Sleep(poll)
+		lctx, cancel := ledgerCtx(ctx)
+		rec, mine, err := cl.ledger.Begin(lctx, cl.id, cl.owner, cl.lease, DedupTTL)
+		cancel()
+		switch {
+		case err != nil:
+			log.Warn("wecom long connection: message ledger unavailable while waiting for the answer", "err", err)
+		case mine:
+			log.Warn("wecom long connection: the attempt holding the message stopped without answering; handling it here")
+			lc.sem <- struct{}{}
+			defer func() { <-lc.sem }()
+			lc.handle(ctx, log, cmdMsgCallback, reqID, m, cl)
+			return
+		case rec.Delivered != "":
+			log.Info("wecom long connection: the attempt holding the message answered it")
+			return
+		case !rec.Done:
+			doneAt = time.Time{}
+		case (Reply{Markdown: rec.Answer}).Empty():
+			log.Info("wecom long connection: the attempt holding the message had nothing to answer")
+			return
+		case doneAt.IsZero():
+			doneAt = time.Now()
+		case time.Since(doneAt) >= awaitGrace:
+			if !lc.markDelivered(ctx, log, cl) {
+				log.Info("wecom long connection: the attempt holding the message answered it")
+				return
+			}
+			log.Warn("wecom long connection: the answer was recorded but never sent; answering it here")
+			if err := lc.finishReply(ctx, log, reqID, m, newID(), rec.Answer); err != nil {
+				lc.owe(ctx, log, m, rec.Answer, err)
+			}
+			return
+		}
+	}
+	log.Error("wecom long connection: gave up waiting for the answer of the attempt holding the message", "waited", time.Since(start))
+}
+
+// markDelivered records in the ledger that cl's attempt takes the answer out, unless
+// another attempt did first (false). Without a ledger, or when it fails, the answer goes
+// out: twice beats never.
+func (lc *LongConn) markDelivered(ctx context.Context, log *slog.Logger, cl *claim) bool {
+	if cl.ledger == nil {
+		return true
+	}
+	via := viaConn + cl.owner
+	lctx, cancel := ledgerCtx(ctx)
+	defer cancel()
+	first, err := cl.ledger.MarkDelivered(lctx, cl.id, via)
+	if err != nil {
+		log.Warn("wecom long connection: message ledger unavailable; sending the answer anyway", "err", err)
+		return true
+	}
+	return first == via || first == ""
+}
+
+// handle runs the handler for a message cl holds and answers it: at once when the handler
+// is quick, else with an unfinished stream finished by a later frame of the same stream.
+func (lc *LongConn) handle(ctx context.Context, log *slog.Logger, cmd, reqID string, m Message, cl *claim) {
 	wk := runDetached(ctx, lc.o.Handler, m, lc.o.LateTimeout, log)
 	cl.keep(ctx, wk, lc.o.LateTimeout+30*time.Second)
 	t := time.NewTimer(lc.o.Timeout)
@@ -699,6 +801,15 @@ func (lc *LongConn) serve(ctx context.Context, cmd, reqID string, m Message) {
 	}
 	answer := wk.answer()
 	if wk.reply.Empty() && !wk.failed {
+		if !unfinished {
+			return
+		}
+		answer = msgDone
+	}
+	if !wk.failed && !wk.reply.Empty() && !lc.markDelivered(ctx, log, cl) {
+		// A delivery of the same message that waited for this answer took it out (see
+		// await): this one only closes its unfinished stream.
+		log.Warn("wecom long connection: the answer went out on another delivery of the message")
 		if !unfinished {
 			return
 		}

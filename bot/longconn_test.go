@@ -352,36 +352,111 @@ func TestLongConnControlCharacters(t *testing.T) {
 	}
 }
 
-// TestLongConnDedup: the same msgid delivered again while it is being processed is not
-// handled twice; delivered again after it was answered, it gets the recorded answer.
+// TestLongConnDedup: the same msgid delivered again while another attempt holds it is
+// handled once and the user gets exactly one answer, whether the holder answers it (on
+// this process), died before answering (its claim lapses and the waiting delivery takes
+// the message over) or died after recording its answer but before sending it (the
+// waiting delivery sends the recorded answer). Delivered again after it was answered, it
+// gets the recorded answer.
 func TestLongConnDedup(t *testing.T) {
-	e := newGateway(t)
-	release := make(chan struct{})
-	h := &countingHandler{fn: func(context.Context, bot.Message) bot.Reply {
-		<-release
-		return bot.Reply{Markdown: "答复一"}
-	}}
-	run(t, e.longConn(t, "s3cret", h, &bot.MemLedger{}, func(o *bot.LongConnOptions) { o.Timeout = time.Second }))
-	e.waitConnected(t)
-	x1, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
-	time.Sleep(100 * time.Millisecond)
-	x2, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	if f := waitAnswer(t, x1, 5*time.Second); f.Content != "答复一" {
-		t.Fatalf("first answer %+v", f)
+	const lease = 300 * time.Millisecond
+	tests := []struct {
+		name string
+		// holder, when set, is an attempt of another (dead) replica that holds the
+		// message before it is delivered here; it may record an answer afterwards.
+		holder    func(l *bot.MemLedger)
+		afterDup  func(l *bot.MemLedger) // runs once the delivery that must wait arrived
+		local     bool                   // the first delivery is handled here
+		wantCalls int32
+	}{
+		{name: "holder on this process answers", local: true, wantCalls: 1},
+		{name: "holder died before answering", wantCalls: 1,
+			holder: func(l *bot.MemLedger) { begin(t, l, "dead-replica", lease) }},
+		{name: "holder died after recording its answer", wantCalls: 0,
+			holder: func(l *bot.MemLedger) { begin(t, l, "dead-replica", time.Hour) },
+			afterDup: func(l *bot.MemLedger) {
+				if err := l.Finish(context.Background(), "dup", "答复一", bot.DedupTTL); err != nil {
+					t.Fatal(err)
+				}
+			}},
 	}
-	time.Sleep(200 * time.Millisecond)
-	if len(x2.Frames()) != 0 {
-		t.Fatalf("the delivery during processing was answered: %+v", x2.Frames())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newGateway(t)
+			release := make(chan struct{})
+			h := &countingHandler{fn: func(context.Context, bot.Message) bot.Reply {
+				<-release
+				return bot.Reply{Markdown: "答复一"}
+			}}
+			l := &bot.MemLedger{}
+			run(t, e.longConn(t, "s3cret", h, l, func(o *bot.LongConnOptions) {
+				o.Timeout = time.Second
+				o.ClaimLease = lease
+			}))
+			e.waitConnected(t)
+			var xs []*wecomfake.Exchange
+			if tt.holder != nil {
+				tt.holder(l)
+			}
+			if tt.local {
+				x1, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+				xs = append(xs, x1)
+				time.Sleep(100 * time.Millisecond)
+			}
+			x2, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+			xs = append(xs, x2)
+			time.Sleep(100 * time.Millisecond)
+			if tt.afterDup != nil {
+				tt.afterDup(l)
+			}
+			close(release)
+			// The answer comes on one of the deliveries, within the claim's lapse and
+			// the grace a recorded answer gets.
+			deadline := time.Now().Add(8 * time.Second)
+			for answers(xs, e.gw.Pushes()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(lease + 3500*time.Millisecond) // a second answer would be out by now
+			if n := answers(xs, e.gw.Pushes()); n != 1 {
+				t.Fatalf("the user got %d answers; frames %+v %+v, pushes %+v", n, xs[0].Frames(), xs[len(xs)-1].Frames(), e.gw.Pushes())
+			}
+			for _, x := range xs {
+				for _, f := range x.Frames() {
+					if f.Finish && f.Content != "答复一" {
+						t.Fatalf("answer %+v", f)
+					}
+				}
+			}
+			x3, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
+			if f := waitAnswer(t, x3, 5*time.Second); f.Content != "答复一" {
+				t.Fatalf("answer after done %+v", f)
+			}
+			if n := h.calls.Load(); n != tt.wantCalls {
+				t.Fatalf("handler called %d times, want %d", n, tt.wantCalls)
+			}
+		})
 	}
-	x3, _ := e.gw.Deliver("bot-1", groupText("dup", "a"))
-	if f := waitAnswer(t, x3, 5*time.Second); f.Content != "答复一" {
-		t.Fatalf("answer after done %+v", f)
+}
+
+// begin makes msgid "dup" held by owner in l, as another replica's attempt would.
+func begin(t *testing.T, l *bot.MemLedger, owner string, lease time.Duration) {
+	t.Helper()
+	if _, mine, err := l.Begin(context.Background(), "dup", owner, lease, bot.DedupTTL); err != nil || !mine {
+		t.Fatalf("Begin: mine %v, %v", mine, err)
 	}
-	if n := h.calls.Load(); n != 1 {
-		t.Fatalf("handler called %d times", n)
+}
+
+// answers counts the finished answers the user sees: finished streams and pushes.
+func answers(xs []*wecomfake.Exchange, pushes []wecomfake.Push) int {
+	n := len(pushes)
+	for _, x := range xs {
+		for _, f := range x.Frames() {
+			if f.ErrCode == 0 && f.Finish {
+				n++
+			}
+		}
 	}
+	return n
 }
 
 // TestLongConnSendMarkdown pushes through aibot_send_msg: into a chat the bot was

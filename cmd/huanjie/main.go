@@ -302,12 +302,7 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 	met.WatchOutbox(backlogReader(cfg, outbox), clock, 3*time.Second, log)
 	sched := &reminders.Scheduler{Config: cfg, Filings: store, Bindings: store, Outbox: outbox, Clock: clock, Log: log, Memo: memo}
 	deliver := &reminders.Deliverer{Outbox: outbox, Pusher: countedPusher{router, met, metrics.SourceReminders}, Now: clock, Log: log,
-		Targets: func(street, chatID string) (bot.Target, bool) {
-			if s, g, ok := cfg.StreetOfChat(chatID); ok && s.ID == street {
-				return pushTarget(*g), true
-			}
-			return bot.Target{}, false
-		},
+		Targets: outboxTargets(cfg),
 		Streets: func() []string { return streetIDs(cfg) },
 	}
 	deps := handlers.Deps{
@@ -329,7 +324,7 @@ func run(ctx context.Context, args []string, env func(string) string, logOut io.
 		lc = bot.NewLongConn(bot.LongConnOptions{URL: s.wsURL, BotID: s.botID, Secret: s.botSecret,
 			Handler: timedHandler{next: h, m: met, transport: metrics.TransportLongConn, label: label},
 			Ledger:  msgLedger{store}, Log: log, OnSubscribed: subscribedState(met),
-			OnReply: countReplies(cfg, outbox, clock, log), Undelivered: answersAsPushes(cfg, outbox, clock)})
+			OnReply: countReplies(cfg, outbox, clock, log), Undelivered: answersAsPushes(cfg, outbox, store, clock)})
 		router.Bot = lc
 	}
 	warnPushPaths(cfg, lc != nil, log)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -120,20 +122,82 @@ func countReplies(cfg *config.Config, outbox storage.Outbox, now func() time.Tim
 	}
 }
 
-// errNotAGroup: the outbox pushes only into the configured groups.
-var errNotAGroup = errors.New("not a configured group: the outbox pushes only into groups")
+// errNoChat: the answer's chat is neither a configured group nor a 1:1 chat.
+var errNoChat = errors.New("the answer's chat is neither a configured group nor a 1:1 chat: the outbox cannot push into it")
+
+// directPrefix marks a 1:1 chat in the outbox: the rest is the user's userid, which
+// aibot_send_msg takes as the chatid of the 1:1 chat (WeCom's SDK: 单聊填用户的 userid).
+// Only the bot reaches a 1:1 chat; no webhook does.
+const directPrefix = "user:"
+
+// outboxTargets resolves where an outbox message of a street goes: a group of the
+// street, a group of a district the street belongs to, or a 1:1 chat (through the bot).
+func outboxTargets(cfg *config.Config) func(street, chatID string) (bot.Target, bool) {
+	return func(street, chatID string) (bot.Target, bool) {
+		if s, g, ok := cfg.StreetOfChat(chatID); ok && s.ID == street {
+			return pushTarget(*g), true
+		}
+		if d, g, ok := cfg.DistrictOfChat(chatID); ok && slices.Contains(d.Streets, street) {
+			return pushTarget(*g), true
+		}
+		if user, ok := strings.CutPrefix(chatID, directPrefix); ok && user != "" {
+			return bot.Target{ChatID: user, Via: bot.ViaBot}, true
+		}
+		return bot.Target{}, false
+	}
+}
+
+// bindingFinder finds a user's binding in any of the streets (storage.Store).
+type bindingFinder interface {
+	BindingAny(ctx context.Context, streets []string, userid string) (*campaign.Binding, error)
+}
 
 // answersAsPushes queues an answer the long connection could not send (it closed first,
-// or WeCom's rate limit refused it) in the outbox, which pushes it into its group within
-// the group's limits and retries it: held, never dropped.
-func answersAsPushes(cfg *config.Config, outbox storage.Outbox, now func() time.Time) func(ctx context.Context, m bot.Message, markdown string) error {
+// or WeCom's rate limit refused it) in the outbox, which pushes it into its chat within
+// the chat's limits and retries it: held, never dropped. A group's answer is queued in
+// its street (a district's group: in the district's first street); a 1:1 answer in the
+// street of the user (named in the configuration or bound), else the first street, and
+// goes out through the bot.
+func answersAsPushes(cfg *config.Config, outbox storage.Outbox, bindings bindingFinder, now func() time.Time) func(ctx context.Context, m bot.Message, markdown string) error {
 	return func(ctx context.Context, m bot.Message, markdown string) error {
-		st, _, ok := cfg.StreetOfChat(m.ChatID)
-		if m.ChatID == "" || !ok {
-			return errNotAGroup
-		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		return outbox.Enqueue(ctx, st.ID, []storage.OutMsg{{ChatID: m.ChatID, Markdown: markdown, Created: now()}})
+		street, chat := "", m.ChatID
+		switch {
+		case m.ChatID != "":
+			if st, _, ok := cfg.StreetOfChat(m.ChatID); ok {
+				street = st.ID
+			} else if d, _, ok := cfg.DistrictOfChat(m.ChatID); ok && len(cfg.StreetsOf(d)) > 0 {
+				street = cfg.StreetsOf(d)[0].ID
+			}
+		case m.From.UserID != "":
+			street, chat = userStreet(ctx, cfg, bindings, m.From.UserID), directPrefix+m.From.UserID
+		}
+		if street == "" {
+			return errNoChat
+		}
+		return outbox.Enqueue(ctx, street, []storage.OutMsg{{ChatID: chat, Markdown: markdown, Created: now()}})
 	}
+}
+
+// userStreet is the street a 1:1 answer to userid is queued in: the street (or the
+// district's first street) whose configuration names them, the street they are bound
+// in, else the first street.
+func userStreet(ctx context.Context, cfg *config.Config, bindings bindingFinder, userid string) string {
+	if st, ok := cfg.StreetOfPerson(userid); ok {
+		return st.ID
+	}
+	if d, ok := cfg.DistrictOfPerson(userid); ok && len(cfg.StreetsOf(d)) > 0 {
+		return cfg.StreetsOf(d)[0].ID
+	}
+	ids := streetIDs(cfg)
+	if bindings != nil {
+		if b, err := bindings.BindingAny(ctx, ids, userid); err == nil && b != nil && slices.Contains(ids, b.Street) {
+			return b.Street
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"huanjie/bot"
 	"huanjie/bot/wecomfake"
 	"huanjie/internal/testredis"
+	"huanjie/storage"
 )
 
 // slowMedia serves one encrypted photo after delay, as a slow WeCom media server would,
@@ -279,5 +281,63 @@ func TestLocalModeOverTheLongConnection(t *testing.T) {
 			t.Fatalf("no push through the bot on the page: %s", raw)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDuplicateOfADeadReplicasMessage: WeCom delivers a message again while the ledger
+// (real Redis) says another replica holds it, and that replica is dead. The user gets
+// exactly one answer on the long connection: the message handled here once the dead
+// replica's claim lapses, or the answer it recorded but never sent.
+func TestDuplicateOfADeadReplicasMessage(t *testing.T) {
+	client, prefix := testredis.Client(t)
+	store := storage.NewRedis(client, prefix)
+	gw, _ := gatewayBot(t, prefix)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		lease    time.Duration // the dead replica's claim
+		recorded string        // the answer it recorded after the delivery arrived here
+	}{
+		{name: "died before answering", lease: 300 * time.Millisecond},
+		{name: "died after recording its answer", lease: time.Hour, recorded: "已登记（死去的副本记下的答复）"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("dead-replica-%d", i)
+			if _, mine, err := store.BeginMsg(ctx, id, "dead-replica", tt.lease, bot.DedupTTL); err != nil || !mine {
+				t.Fatalf("BeginMsg: %v %v", mine, err)
+			}
+			pushes := len(gw.Pushes())
+			x, err := gw.Deliver("aibot-1", bot.Message{MsgID: id, AIBotID: "aibot-1", ChatID: groupChat, ChatType: "group",
+				From: bot.From{UserID: "quxin"}, MsgType: "text", Text: &bot.Text{Content: "@换届助手 进度"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.recorded != "" {
+				time.Sleep(200 * time.Millisecond)
+				if err := store.FinishMsg(ctx, id, tt.recorded, bot.DedupTTL); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			last, err := x.Wait(wctx)
+			if err != nil {
+				t.Fatalf("the user got no answer: %v", err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			finished := 0
+			for _, f := range x.Frames() {
+				if f.Finish {
+					finished++
+				}
+			}
+			if finished != 1 || len(gw.Pushes()) != pushes {
+				t.Fatalf("frames %+v, pushes %+v", x.Frames(), gw.Pushes()[pushes:])
+			}
+			if tt.recorded != "" && last.Content != tt.recorded || tt.recorded == "" && !strings.Contains(last.Content, "进度") {
+				t.Fatalf("answer %q", last.Content)
+			}
+		})
 	}
 }
