@@ -231,7 +231,7 @@ func TestLongConnExpiredStreamFallsBackToSend(t *testing.T) {
 	delivered.Store(x)
 	for deadline := time.Now().Add(5 * time.Second); len(e.gw.Pushes()) == 0; {
 		if time.Now().After(deadline) {
-			t.Fatalf("no push; frames %+v", x.Frames())
+			t.Fatalf("no push; frames %+v; subscriptions %d; the bot's log:\n%s", x.Frames(), e.gw.Subscriptions("bot-1"), e.logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
