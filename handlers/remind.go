@@ -223,7 +223,7 @@ func (b *Bot) pause(paused bool) func(r *request) (string, error) {
 		}
 		b.Log.InfoContext(r.ctx, "reminders paused", "street", r.street.ID, "paused", paused, "by", r.who.UserID)
 		if paused {
-			return fmt.Sprintf("已暂停%s的群提醒。暂停期间到点的提醒不会补发；发「恢复提醒」恢复。", r.street.Name), nil
+			return fmt.Sprintf("已暂停%s的群提醒。暂停期间到点的提醒不会补发，「催一下」和机器人的答复照常发送；发「恢复提醒」恢复。", r.street.Name), nil
 		}
 		return fmt.Sprintf("已恢复%s的群提醒。发「提醒计划」查看接下来的提醒。", r.street.Name), nil
 	}

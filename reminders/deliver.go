@@ -67,6 +67,12 @@ type refusal interface {
 // after the earlier ones are gone, and when one of them is deferred (rate limit, backoff)
 // the group's next messages of the same batch are deferred with it, uncounted.
 //
+// 暂停提醒 holds a street's scheduled reminders only (storage.OutMsg.Occurrence set):
+// an answer the long connection could not send, a 催一下 and an office notice are
+// owed to someone and go out while the street is paused, within the chat's rate limits.
+// A held reminder stands aside: it does not hold up the group's messages queued after
+// it, and on 恢复提醒 it goes out before the group's messages still queued behind it.
+//
 // A push through the bot that finds no long connection (bot.ErrNotConnected: this
 // replica is on standby, or the connection is down) is deferred, uncounted, however long
 // that lasts, and the bot's other groups wait with it for the rest of the batch: a
@@ -179,8 +185,9 @@ func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
 }
 
 // RunOnce makes one pass over the streets the due-queue names (repaired first, on a
-// sweep): for each street that is not paused it claims due messages, batch after batch,
-// pushes them, and sets the street's next due time. An idle pass costs one Redis command
+// sweep): for each street it claims due messages, batch after batch, pushes them, and
+// sets the street's next due time. A paused street's scheduled reminders are held (see
+// storage.RedisOutbox.Claim): only its other messages go out. An idle pass costs one Redis command
 // however many streets there are (three on a sweep). It returns how many messages went out; the error joins
 // the failures of every street (the other streets still get their turn) and ctx's error
 // if it ended the pass.
@@ -244,8 +251,8 @@ func (d *Deliverer) street(ctx context.Context, s settings, st string) (sent int
 		}
 	}()
 	if paused {
-		log.Debug("deliver: street paused")
-		return 0, nil
+		// Claim holds the scheduled reminders; answers, 催一下 and notices go on.
+		log.Debug("deliver: street paused, its scheduled reminders are held")
 	}
 	for range maxBatchesPerStreet {
 		now := s.now()

@@ -440,28 +440,46 @@ func TestDeliverRunConcurrently(t *testing.T) {
 	}
 }
 
+// TestDeliverPausedStreet: a paused street holds its scheduled reminders only. The
+// answers and 催一下 queued after a held reminder in its group go out at once, within the
+// group's rate limit (20 a minute: the 25th waits a minute), and in their order; the
+// reminders go out on resume.
 func TestDeliverPausedStreet(t *testing.T) {
 	e := newDeliverEnv(t, t.Output())
-	key := e.group("chat-a")
+	keyA, keyB := e.group("chat-a"), e.group("chat-b")
 	ctx := context.Background()
+	reminder := []storage.OutMsg{{ChatID: "chat-a", Text: "【换届提醒】chat-a", Created: deliverT0},
+		{ChatID: "chat-b", Text: "【换届提醒】chat-b", Created: deliverT0}}
+	if _, err := e.outbox.EnqueueOnce(ctx, deliverStreet, storage.Occurrence{ID: "phase:2021-06-10", Title: "提醒"}, reminder); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.outbox.SetPaused(ctx, deliverStreet, true, "office", deliverT0); err != nil {
 		t.Fatal(err)
 	}
-	e.enqueue(numbered("chat-a", 0, 3, deliverT0)...)
+	e.enqueue(numbered("chat-a", 0, 25, deliverT0)...)
+	e.enqueue(numbered("chat-b", 0, 1, deliverT0)...)
 	d := e.deliverer(nil)
-	for range 3 {
-		runOnce(t, d, 0)
-		e.c.Advance(time.Minute)
+	runOnce(t, d, 21)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 5)
+	e.c.Advance(time.Minute)
+	runOnce(t, d, 0)
+	if got, want := contents(e.fake.Messages(keyA)), msgTexts(numbered("chat-a", 0, 25, deliverT0)); !slices.Equal(got, want) {
+		t.Errorf("paused street: chat-a got %q, want its 25 answers in order", got)
 	}
-	if n := len(e.fake.Messages(key)); n != 0 || e.pending() != 3 {
-		t.Fatalf("paused street: %d delivered, %d pending; want 0 and 3", n, e.pending())
+	if got := contents(e.fake.Messages(keyB)); !slices.Equal(got, []string{"chat-b 第00条"}) {
+		t.Errorf("paused street: chat-b got %q, want its answer", got)
+	}
+	if e.pending() != 2 {
+		t.Fatalf("paused street: %d pending, want the 2 held reminders", e.pending())
 	}
 	if err := e.outbox.SetPaused(ctx, deliverStreet, false, "office", e.c.Now()); err != nil {
 		t.Fatal(err)
 	}
-	runOnce(t, d, 3)
-	if n := len(e.fake.Messages(key)); n != 3 {
-		t.Errorf("after resuming %d delivered, want 3", n)
+	runOnce(t, d, 2)
+	if a, b := e.fake.Messages(keyA), e.fake.Messages(keyB); len(a) != 26 || a[25].Content != "【换届提醒】chat-a" ||
+		len(b) != 2 || b[1].Content != "【换届提醒】chat-b" {
+		t.Errorf("after resuming: chat-a got %d, chat-b %q; want each its reminder last", len(a), contents(b))
 	}
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -81,18 +82,64 @@ func (q *RedisOutbox) head(ctx context.Context, street string) (float64, bool, e
 	return zs[0].Score, true, nil
 }
 
+// KEYS q, msg
+// ARGV recheck ms, page size
+// Returns the due time of a paused street (false when nothing is queued): its first
+// message that is not held (not a scheduled reminder, see Claim) when due before recheck,
+// else the later of its first message and recheck.
+var pausedHeadScript = redis.NewScript(scheduledLua + `
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 then return false end
+local h, recheck, page = tonumber(first[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
+if h >= recheck then return first[2] end
+local off = 0
+while true do
+  local l = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'WITHSCORES', 'LIMIT', off, page)
+  for i = 1, #l, 2 do
+    local js = redis.call('HGET', KEYS[2], l[i])
+    if js then
+      local ok, m = pcall(cjson.decode, js)
+      if not (ok and scheduled(m)) then return l[i+1] end
+    end
+  end
+  if #l < 2 * page then break end
+  off = off + page
+end
+return ARGV[1]
+`)
+
+// dueOf is the time street should have in the due-queue (ok false: none): its first
+// queued message's due time; while paused, the first message the street's held reminders
+// do not hold back, or, for those, no sooner than recheck.
+func (q *RedisOutbox) dueOf(ctx context.Context, street string, paused bool, recheck time.Time) (float64, bool, error) {
+	if !paused {
+		return q.head(ctx, street)
+	}
+	k := q.r.k
+	s, err := pausedHeadScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street)}, recheck.UnixMilli(), claimPage).Text()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("due time %q: %w", s, err)
+	}
+	return f, true, nil
+}
+
 // SettleDue sets street's due time from its outbox after a pass: its first message's due
-// time, or none. A paused street is looked at again after recheck. It reads the head again
-// after writing, so a message queued meanwhile is never left without a due time.
+// time, or none. A paused street's held reminders (see Claim) are looked at again after
+// recheck; its other messages when they are due. It reads the due time again after
+// writing, so a message queued meanwhile is never left without a due time.
 func (q *RedisOutbox) SettleDue(ctx context.Context, street string, paused bool, now time.Time, recheck time.Duration) error {
 	wrap := func(err error) error { return fmt.Errorf("storage: settle due time of %s: %w", street, err) }
 	key := q.r.k.outDue()
-	h1, ok1, err := q.head(ctx, street)
+	h1, ok1, err := q.dueOf(ctx, street, paused, now.Add(recheck))
 	if err != nil {
 		return wrap(err)
-	}
-	if ok1 && paused {
-		h1 = max(h1, float64(now.Add(recheck).UnixMilli()))
 	}
 	if ok1 {
 		err = q.r.c.ZAdd(ctx, key, redis.Z{Score: h1, Member: street}).Err()
@@ -102,14 +149,11 @@ func (q *RedisOutbox) SettleDue(ctx context.Context, street string, paused bool,
 	if err != nil {
 		return wrap(err)
 	}
-	h2, ok2, err := q.head(ctx, street)
+	h2, ok2, err := q.dueOf(ctx, street, paused, now.Add(recheck))
 	if err != nil {
 		return wrap(err)
 	}
 	if ok2 && (!ok1 || h2 < h1) {
-		if paused {
-			h2 = max(h2, float64(now.Add(recheck).UnixMilli()))
-		}
 		if err := q.r.c.ZAddLT(ctx, key, redis.Z{Score: h2, Member: street}).Err(); err != nil {
 			return wrap(err)
 		}

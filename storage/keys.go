@@ -114,7 +114,8 @@ import (
 //	                                        gone out meanwhile)
 //	P{st}:occs                      LIST    Occurrence JSON, newest first, LTRIM 500
 //	P{st}:paused                    STRING  {"by":…,"at":…} while the street's reminders are
-//	                                        paused (暂停提醒); deleted by 恢复提醒
+//	                                        paused (暂停提醒): Claim holds its scheduled
+//	                                        reminders; deleted by 恢复提醒
 //
 // Enqueue/EnqueueOnce, Claim, Ack/Retry/Fail, Split and TakeSlots are each one Lua script;
 // Ack, Retry and Fail compare-and-set the message JSON they read just before, and retry.

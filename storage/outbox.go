@@ -20,6 +20,11 @@ type Occurrence struct {
 
 // OutMsg is one message waiting in a street's outbox for a group. It holds the group's
 // chatid, never its webhook key: secrets stay out of Redis.
+//
+// Occurrence tells a scheduled reminder from the rest: EnqueueOnce sets it on every
+// message it queues (phase reminders and openings, publicity ends, milestones, the daily
+// nudge). It is "" for what Enqueue queues — a 催一下, a handler's notice, an answer the
+// long connection could not send — which 暂停提醒 does not hold (see Outbox.Claim).
 type OutMsg struct {
 	ID         string   `json:"id"` // unique, sortable (time first)
 	Street     string   `json:"street"`
@@ -27,7 +32,7 @@ type OutMsg struct {
 	Text       string   `json:"text,omitempty"`
 	Markdown   string   `json:"markdown,omitempty"`
 	Mentions   []string `json:"mentions,omitempty"`
-	Occurrence string   `json:"occurrence,omitempty"` // the occurrence that queued it ("" for 催一下)
+	Occurrence string   `json:"occurrence,omitempty"` // the scheduled reminder that queued it, see above
 	// Via is the push path ("webhook" or "bot") a part of a split message keeps; "" lets
 	// the deliverer choose. Part is "i/n" for the i-th of n parts of a split message.
 	Via       string    `json:"via,omitempty"`
@@ -58,10 +63,13 @@ type Outbox interface {
 	RecordedOf(ctx context.Context, ids map[string][]string) (map[string]map[string]bool, error)
 	// Occurrences returns the recorded occurrences of a street, newest first, at most n.
 	Occurrences(ctx context.Context, street string, n int) ([]Occurrence, error)
-	// Enqueue queues msgs unconditionally (a nudge asked for now).
+	// Enqueue queues msgs unconditionally (a nudge asked for now, a notice, an answer).
+	// Leave their Occurrence empty: they go out while the street is paused.
 	Enqueue(ctx context.Context, street string, msgs []OutMsg) error
 	// Claim takes up to n messages due by now (oldest first) and hides them from other
-	// claimers until now+lease; an unacknowledged message comes back after that.
+	// claimers until now+lease; an unacknowledged message comes back after that. While
+	// the street is paused it holds the scheduled reminders (Occurrence set) and hands
+	// out the rest, a held reminder not blocking the messages queued after it.
 	Claim(ctx context.Context, street string, now time.Time, n int, lease time.Duration) ([]OutMsg, error)
 	// Ack removes a sent message and keeps it in the street's recent-sends list.
 	Ack(ctx context.Context, street, id string, at time.Time) error
@@ -90,7 +98,8 @@ type Outbox interface {
 	// ReturnSlots gives back n sends that TakeSlots reserved at at in bucket under
 	// windows, for a push that surely did not go out: later pushes need not wait for them.
 	ReturnSlots(ctx context.Context, street, bucket string, at time.Time, n int, windows []Window) error
-	// SetPaused and Paused switch a street's reminders off and on (暂停提醒 / 恢复提醒).
+	// SetPaused and Paused switch a street's scheduled reminders off and on (暂停提醒 /
+	// 恢复提醒): while paused, Claim holds them; everything else still goes out.
 	SetPaused(ctx context.Context, street string, paused bool, by string, at time.Time) error
 	Paused(ctx context.Context, street string) (bool, error)
 	// DueStreets lists the streets that may have a message due by now: one due-queue for
@@ -101,6 +110,7 @@ type Outbox interface {
 	// round trips.
 	SweepDue(ctx context.Context, streets []string) error
 	// SettleDue sets a street's place in the due-queue from its outbox after a delivery
-	// pass (a paused street is looked at again after recheck).
+	// pass (a paused street's held reminders are looked at again after recheck, its other
+	// messages when they are due).
 	SettleDue(ctx context.Context, street string, paused bool, now time.Time, recheck time.Duration) error
 }

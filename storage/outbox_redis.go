@@ -281,28 +281,55 @@ func earliest(msgs []OutMsg, dflt time.Time) time.Time {
 	return at
 }
 
-// KEYS q, msg, order
+// scheduledLua defines scheduled(m): whether a decoded message was queued by a scheduled
+// reminder (its occurrence is set). Those are held while the street is paused.
+const scheduledLua = `
+local function scheduled(m)
+  return type(m) == 'table' and type(m.occurrence) == 'string' and m.occurrence ~= ''
+end
+`
+
+// KEYS q, msg, order, paused
 // ARGV now ms, lease end ms, n, page size
 // Returns the JSON of up to n due messages and moves them to the lease end. It goes
 // through the due ids by due time, then id, and takes one only if it is the first queued
 // message of its group; having taken it, it takes the group's next messages in queue
-// order for as long as they are due.
-var claimScript = redis.NewScript(`
+// order for as long as they are due. While the street is paused (KEYS[4] exists) a
+// scheduled reminder is held: never taken, and passed over when finding a group's first
+// message, so it does not hold up the group's other messages.
+var claimScript = redis.NewScript(scheduledLua + `
 local now, n, page = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local ids, out, taken, orphans = {}, {}, {}, {}
+local hold = redis.call('EXISTS', KEYS[4]) == 1
+local ids, out, taken, orphans, heads = {}, {}, {}, {}, {}
 local function take(id, js)
   taken[id] = true
   ids[#ids+1] = id
   out[#out+1] = js
 end
--- head returns the first queued id of chat, dropping order members left without a message.
+-- held tells whether a message is held: the street is paused and it is a scheduled reminder.
+local function held(js)
+  if not hold then return false end
+  local ok, m = pcall(cjson.decode, js)
+  return ok and scheduled(m)
+end
+-- head returns the first queued id of chat that is not held, dropping order members left
+-- without a message. It does not change during a call (taken messages stay queued).
 local function head(chat)
+  if heads[chat] ~= nil then return heads[chat] end
+  local off = 0
   while true do
-    local h = redis.call('ZRANGEBYLEX', KEYS[3], '[' .. chat .. '\n', '(' .. chat .. '\11', 'LIMIT', 0, 1)
-    if #h == 0 then return nil end
+    local h = redis.call('ZRANGEBYLEX', KEYS[3], '[' .. chat .. '\n', '(' .. chat .. '\11', 'LIMIT', off, 1)
+    if #h == 0 then heads[chat] = false; return false end
     local hid = string.sub(h[1], #chat + 2)
-    if redis.call('HEXISTS', KEYS[2], hid) == 1 then return hid end
-    redis.call('ZREM', KEYS[3], h[1])
+    local js = redis.call('HGET', KEYS[2], hid)
+    if not js then
+      redis.call('ZREM', KEYS[3], h[1])
+    elseif held(js) then
+      off = off + 1
+    else
+      heads[chat] = hid
+      return hid
+    end
   end
 end
 local off = 0
@@ -316,16 +343,24 @@ while #out < n do
     elseif js then
       local ok, m = pcall(cjson.decode, js)
       local chat = ok and type(m) == 'table' and m.chatid
-      if type(chat) == 'string' and head(chat) == id then
+      if type(chat) == 'string' and not (hold and scheduled(m)) and head(chat) == id then
         take(id, js)
-        local rest = redis.call('ZRANGEBYLEX', KEYS[3], '(' .. chat .. '\n' .. id, '(' .. chat .. '\11',
-          'LIMIT', 0, n - #out)
-        for _, member in ipairs(rest) do
-          local nid = string.sub(member, #chat + 2)
-          local score = redis.call('ZSCORE', KEYS[1], nid)
-          local njs = redis.call('HGET', KEYS[2], nid)
-          if not score or tonumber(score) > now or not njs then break end
-          take(nid, njs)
+        -- The group's next messages, in queue order, while due (held ones passed over).
+        local from, more = '(' .. chat .. '\n' .. id, true
+        while more and #out < n do
+          local rest = redis.call('ZRANGEBYLEX', KEYS[3], from, '(' .. chat .. '\11', 'LIMIT', 0, page)
+          more = #rest == page
+          for _, member in ipairs(rest) do
+            from = '(' .. member
+            local nid = string.sub(member, #chat + 2)
+            local njs = redis.call('HGET', KEYS[2], nid)
+            if not njs or not held(njs) then
+              local score = redis.call('ZSCORE', KEYS[1], nid)
+              if not score or tonumber(score) > now or not njs then more = false; break end
+              take(nid, njs)
+              if #out >= n then more = false; break end
+            end
+          end
         end
       end
     end
@@ -344,6 +379,10 @@ return out
 
 // Claim implements Outbox. Only the first queued message of a group can be handed out,
 // or the next ones with it in the same call, so a group's messages go out in queue order.
+// While the street is paused (SetPaused), its scheduled reminders (Occurrence set: queued
+// by EnqueueOnce) are held: not handed out, and not in the way of the group's other
+// messages (answers, 催一下, notices), which go out in their order. A held reminder keeps
+// its place: on 恢复提醒 it goes out before the group's messages queued after it.
 func (q *RedisOutbox) Claim(ctx context.Context, street string, now time.Time, n int, lease time.Duration) ([]OutMsg, error) {
 	wrap := func(err error) error { return fmt.Errorf("storage: claim from %s: %w", street, err) }
 	if err := checkName("street", street); err != nil {
@@ -356,7 +395,7 @@ func (q *RedisOutbox) Claim(ctx context.Context, street string, now time.Time, n
 		return nil, wrap(fmt.Errorf("lease %v is not positive", lease))
 	}
 	k := q.r.k
-	l, err := claimScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street)},
+	l, err := claimScript.Run(ctx, q.r.c, []string{k.outQ(street), k.outMsg(street), k.outOrder(street), k.paused(street)},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), n, claimPage).StringSlice()
 	if err != nil {
 		return nil, wrap(err)

@@ -45,6 +45,7 @@ var outboxSuite = []struct {
 	{"ReturnSlots", testReturnSlots},
 	{"Split", testSplit},
 	{"Paused", testPaused},
+	{"PausedHoldsRemindersOnly", testPausedHoldsRemindersOnly},
 	{"Pending", testPending},
 }
 
@@ -641,6 +642,74 @@ func testPaused(t *testing.T, r *Redis) {
 		t.Errorf("resume when not paused: %v", err)
 	}
 	check(false)
+}
+
+// testPausedHoldsRemindersOnly: while the street is paused, Claim holds the scheduled
+// reminders and hands out everything else in its group's order, a held reminder not
+// blocking what was queued after it; the due-queue names the street when such a message
+// is due, not only at the paused street's recheck; on resume the reminders go out first
+// in their groups.
+func testPausedHoldsRemindersOnly(t *testing.T, r *Redis) {
+	ctx, q := ctxT(t), r.Outbox()
+	if _, err := q.EnqueueOnce(ctx, street, occurrence("phase:training:2021-07-05"),
+		[]OutMsg{out("chat-a", "reminder a", t0), out("chat-b", "reminder b", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SetPaused(ctx, street, true, "office", t0); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Second)
+	if err := q.Enqueue(ctx, street, []OutMsg{out("chat-a", "answer a1", later), out("chat-a", "answer a2", later),
+		out("chat-c", "催一下 c", later)}); err != nil {
+		t.Fatal(err)
+	}
+	wantTexts(t, "claim 1 while paused", mustClaim(t, q, later, 1), "answer a1")
+	got := mustClaim(t, q, later, 10)
+	wantTexts(t, "claim while paused", got, "催一下 c")
+	if err := q.Ack(ctx, street, got[0].ID, later); err != nil {
+		t.Fatal(err)
+	}
+	a1 := mustClaim(t, q, later.Add(time.Minute), 10) // a1's lease ended: a1 and a2 in order
+	wantTexts(t, "claim after the lease while paused", a1, "answer a1", "answer a2")
+	for _, m := range a1 {
+		if err := q.Ack(ctx, street, m.ID, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantPending(t, q, 2) // the reminders wait
+	wantTexts(t, "claim with only held reminders", mustClaim(t, q, later.Add(time.Hour), 10))
+
+	// The due-queue: held reminders come back at the recheck, an answer when it is due.
+	now, recheck := later.Add(2*time.Minute), 30*time.Second
+	dueAt := func(at time.Time) bool {
+		t.Helper()
+		l, err := q.DueStreets(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(l, street)
+	}
+	if err := q.SettleDue(ctx, street, true, now, recheck); err != nil {
+		t.Fatal(err)
+	}
+	if dueAt(now.Add(recheck-time.Second)) || !dueAt(now.Add(recheck)) {
+		t.Errorf("a paused street with held reminders only: due before %v, or not at it", recheck)
+	}
+	if err := q.Enqueue(ctx, street, []OutMsg{out("chat-b", "answer b", now.Add(5*time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SettleDue(ctx, street, true, now, recheck); err != nil {
+		t.Fatal(err)
+	}
+	if dueAt(now.Add(4*time.Second)) || !dueAt(now.Add(5*time.Second)) {
+		t.Error("an answer due in 5s on a paused street: the street is not due then")
+	}
+	wantTexts(t, "the answer behind a held reminder", mustClaim(t, q, now.Add(5*time.Second), 10), "answer b")
+
+	if err := q.SetPaused(ctx, street, false, "office", now); err != nil {
+		t.Fatal(err)
+	}
+	wantTexts(t, "claim after resuming", mustClaim(t, q, now.Add(2*time.Minute), 10), "reminder a", "reminder b", "answer b")
 }
 
 func testPending(t *testing.T, r *Redis) {

@@ -91,7 +91,14 @@ func TestHeldPushes(t *testing.T) {
 	queue("chengxi", "hook-big", 45, t0) // 25 wait: 20 go a minute later, the last 5 a minute after
 	queue("chengxi", "botchat", 35, t0)  // 30 a minute through the bot: 5 wait
 	queue("chengxi", "broken", 1, t0)    // fails: waits for its retry, not for the limit
-	queue("dongcheng", "paused", 3, t0)  // a paused street sends nothing and is not "rate limited"
+	// A paused street holds its scheduled reminders, which are not "rate limited".
+	scheduled := make([]storage.OutMsg, 3)
+	for i := range scheduled {
+		scheduled[i] = storage.OutMsg{ChatID: "paused", Text: fmt.Sprintf("提醒 %d", i+1), Created: t0}
+	}
+	if _, err := outbox.EnqueueOnce(ctx, "dongcheng", storage.Occurrence{ID: "phase:2021-07-05", Title: "提醒"}, scheduled); err != nil {
+		t.Fatal(err)
+	}
 	if err := outbox.SetPaused(ctx, "dongcheng", true, "luolimei", t0); err != nil {
 		t.Fatal(err)
 	}
