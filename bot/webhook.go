@@ -135,23 +135,23 @@ func NewWebhook(log *slog.Logger) *Webhook {
 // SetWeComAPIBase makes every silenceper request to https://qyapi.weixin.qq.com go to base
 // instead, keeping the path and query: with base "http://127.0.0.1:8080/wecom-api" the
 // webhook becomes http://127.0.0.1:8080/wecom-api/cgi-bin/webhook/send?key=…. An empty
-// base restores the real host. The modifier is process-wide (silenceper keeps it in a
-// package variable without locking): call this at start-up, before any request.
+// base restores the real host. silenceper keeps its URI modifier in a package variable
+// without locking, so it is installed once, and reads the base from a locked variable
+// here: several bots in one process (the tests) can set it while others send.
 func SetWeComAPIBase(base string) error {
-	if base == "" {
-		util.SetURIModifier(nil)
-		setAPIBase("")
-		return nil
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return fmt.Errorf("wecom: API base %q must be an http(s) URL without a query", base)
+		}
+		base = strings.TrimRight(base, "/")
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return fmt.Errorf("wecom: API base %q must be an http(s) URL without a query", base)
-	}
-	base = strings.TrimRight(base, "/")
-	util.SetURIModifier(func(uri string) string { return rewriteAPIBase(uri, base) })
 	setAPIBase(base)
+	installURIModifier.Do(func() { util.SetURIModifier(apiURL) })
 	return nil
 }
+
+var installURIModifier sync.Once
 
 // apiBase is the base SetWeComAPIBase last set, for the requests this package makes
 // without silenceper (the file upload); "" means the real host.
