@@ -87,10 +87,16 @@ func (b *Bot) read(r *request, d *campaign.Def, rec *campaign.Record) (campaign.
 // save stores a filing and answers with its judgement: what it holds, its problems
 // judged now, and what changed for the community's other items.
 func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) (string, error) {
-	if err := b.Filings.Save(r.ctx, f); err != nil {
+	// Filed before: the same message handled again (WeCom's retry) answers as the first
+	// did, and what the first did besides storing (the office's notice) is not repeated.
+	err := b.Filings.Save(r.ctx, f)
+	again := errors.Is(err, storage.ErrFiledBefore)
+	if err != nil && !again {
 		return "", fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err)
 	}
-	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
+	if !again {
+		b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
+	}
 	before := r.street.Judge(f.Community, rec, r.today)
 	after := rec.With(f)
 	now := r.street.Judge(f.Community, after, r.today)
@@ -123,7 +129,7 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 		sb.WriteString("\n\n" + fmt.Sprintf(msgReplaced, r.street.Describe(old)))
 	}
 	if d.Review != nil {
-		sb.WriteString("\n\n" + b.refiled(r, d, rec, f))
+		sb.WriteString("\n\n" + b.refiled(r, d, rec, f, !again))
 	}
 	sb.WriteString(othersChanged(&before, &now, d.ID))
 	if st, ok := r.street.Step(d.ID); ok && st.Overdue(r.today) {
@@ -135,17 +141,21 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	return sb.String(), nil
 }
 
-// refiled says what becomes of the office's review, and tells the office when a version
-// it had already decided on is replaced.
-func (b *Bot) refiled(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) string {
+// refiled says what becomes of the office's review, and tells the office (when tell is
+// set) that a version it had already decided on is replaced.
+func (b *Bot) refiled(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing, tell bool) string {
 	rs := d.Review
 	status, _ := rec.ReviewOf(d.ID)
 	switch status {
 	case campaign.ReviewApproved:
-		b.tellOffice(r, fmt.Sprintf(noticeRefiledApproved, f.Community, d.Label, rs.Approved))
+		if tell {
+			b.tellOffice(r, fmt.Sprintf(noticeRefiledApproved, f.Community, d.Label, rs.Approved))
+		}
 		return fmt.Sprintf(msgRefiledApproved, rs.Approved)
 	case campaign.ReviewReturned:
-		b.tellOffice(r, fmt.Sprintf(noticeRefiledReturned, f.Community, d.Label))
+		if tell {
+			b.tellOffice(r, fmt.Sprintf(noticeRefiledReturned, f.Community, d.Label))
+		}
 		return msgRefiledReturned
 	}
 	return fmt.Sprintf(msgAwaitReview, rs.Label)

@@ -34,17 +34,38 @@ type Confirmations interface {
 var _ Confirmations = (*Redis)(nil)
 
 // Hold implements Confirmations. The key also expires in Redis a little after c does;
-// expiry is judged by the bot's clock so the embedded store behaves the same.
+// expiry is judged by the bot's clock so the embedded store behaves the same. A held
+// filing with a version is held once: when that version was saved or held before (the
+// same message handled again), nothing changes — what is held now may be another
+// filing, which the same message must not replace.
 func (r *Redis) Hold(ctx context.Context, street, userid string, c Confirmation) error {
 	js, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
 	}
-	if err := r.c.Set(ctx, r.k.confirm(street, userid), js, time.Hour).Err(); err != nil {
+	if c.Filing == nil || c.Filing.Version == "" {
+		err = r.c.Set(ctx, r.k.confirm(street, userid), js, time.Hour).Err()
+	} else {
+		err = holdOnceScript.Run(ctx, r.c, []string{r.k.confirm(street, userid), r.k.once(street, c.Filing.Version)},
+			js, int64(time.Hour/time.Second), onceToken()).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
 	}
 	return nil
 }
+
+// KEYS confirm, once (see saveScript)
+// ARGV confirmation JSON, ttl s, token
+var holdOnceScript = redis.NewScript(`
+local by = redis.call('GET', KEYS[2])
+if by and by ~= ARGV[3] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', 86400)
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+`)
 
 // KEYS confirm
 var takeScript = redis.NewScript(`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,13 +69,21 @@ local function changed(seqKey, changedKey, community)
 end
 `
 
-// KEYS cur, hist, undo, log, text, seq, changed
+// KEYS cur, hist, undo, log, text, seq, changed, once
 // ARGV item, filing JSON, community, by, at, raw, text field, text,
-// history limit, undo limit (cap_list, drop_texts: caps.go), version
-// A version already current is not saved again: a script that go-redis re-sends after a
-// stall, or a message WeCom sends again after a failed attempt, files once.
+// history limit, undo limit (cap_list, drop_texts: caps.go), version, token
+// A version saved or held before (its once key) or already current is not saved again: a
+// message WeCom sends again files once, whatever was filed or undone in between. The once
+// key holds the token of the call that saved: the same call re-sent by go-redis after a
+// stall finds its own token and answers 'saved'.
 var saveScript = redis.NewScript(changedLua + capListLua + `
 if ARGV[11] ~= '' then
+  local by = redis.call('GET', KEYS[8])
+  if by == ARGV[12] then
+    return 'saved'
+  elseif by then
+    return 'already'
+  end
   local cur = redis.call('HGET', KEYS[1], ARGV[1])
   if cur then
     local ok, f = pcall(cjson.decode, cur)
@@ -82,6 +91,7 @@ if ARGV[11] ~= '' then
       return 'already'
     end
   end
+  redis.call('SET', KEYS[8], ARGV[12], 'EX', 86400)
 end
 redis.call('LPUSH', KEYS[2], ARGV[2])
 drop_texts(KEYS[5], ARGV[1], cap_list(KEYS[2], ARGV[9]))
@@ -95,6 +105,14 @@ changed(KEYS[6], KEYS[7], ARGV[3])
 return redis.call('XADD', KEYS[4], '*', 'action', 'file', 'community', ARGV[3],
   'item', ARGV[1], 'by', ARGV[4], 'at', ARGV[5], 'raw', ARGV[6], 'filing', ARGV[2])
 `)
+
+// ErrFiledBefore is what Save returns (wrapped) when the filing's version was saved or
+// held before: nothing changed, and what the first saving did (an office notice) must
+// not be done again.
+var ErrFiledBefore = errors.New("this version was filed before; nothing changed")
+
+// onceToken names one call that saves or holds a version (see saveScript).
+func onceToken() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // Save implements Filings.
 func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
@@ -111,11 +129,14 @@ func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
 		field = textField(f.Item, f.Stamp())
 	}
 	st, c := f.Street, f.Community
-	err = saveScript.Run(ctx, r.c,
-		[]string{r.k.cur(st, c), r.k.hist(st, c, f.Item), r.k.undo(st, c), r.k.log(st), r.k.text(st, c), r.k.seq(st), r.k.changed(st)},
-		string(f.Item), js, c, f.By, fmtAt(f.At), f.Raw, field, f.Text, r.limits.History, r.limits.Undo, f.Version).Err()
+	res, err := saveScript.Run(ctx, r.c,
+		[]string{r.k.cur(st, c), r.k.hist(st, c, f.Item), r.k.undo(st, c), r.k.log(st), r.k.text(st, c), r.k.seq(st), r.k.changed(st), r.k.once(st, f.Version)},
+		string(f.Item), js, c, f.By, fmtAt(f.At), f.Raw, field, f.Text, r.limits.History, r.limits.Undo, f.Version, onceToken()).Text()
 	if err != nil {
 		return wrap(err)
+	}
+	if res == "already" {
+		return wrap(ErrFiledBefore)
 	}
 	return nil
 }
