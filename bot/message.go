@@ -111,6 +111,15 @@ type Questioner interface {
 	Question(m Message) bool
 }
 
+// Repeater is optionally implemented by a Handler: Repeatable reports that handling m
+// again — while the first handling runs, on another replica, or after it, whatever
+// happened in between — changes nothing the first did not: a question, or a filing whose
+// every write is made once per msgid. The URL callback answers such a message first and
+// records the answer after, as it does a question (see Questioner).
+type Repeater interface {
+	Repeatable(m Message) bool
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, m Message) Reply
 

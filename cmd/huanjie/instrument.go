@@ -96,6 +96,12 @@ func (d notedLedger) FinishFirst(ctx context.Context, id, answer string, ttl tim
 	return stands, recorded, err
 }
 
+// Repeatable passes the handler's Repeater through.
+func (h timedHandler) Repeatable(m bot.Message) bool {
+	r, ok := h.next.(bot.Repeater)
+	return ok && r.Repeatable(m)
+}
+
 // Question passes the handler's Questioner through.
 func (h timedHandler) Question(m bot.Message) bool {
 	q, ok := h.next.(bot.Questioner)
