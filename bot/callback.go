@@ -335,7 +335,8 @@ func answersFirst(h Handler, m Message) bool {
 }
 
 // questionFirst answers a question (see Questioner), or a message that may be handled
-// again (see Repeater), before claiming it: handled, then
+// again (see Repeater), before claiming it (a reply the handler Recorded itself needs no
+// more): handled, then
 // recorded with FinishFirst, whose answer — this one, or that of an attempt that
 // finished first — is the reply, so every delivery of the message gets the same answer
 // for one ledger call. A question that misses the reply deadline is claimed then, as
@@ -360,15 +361,17 @@ func (cb *Callback) questionFirst(w http.ResponseWriter, ctx context.Context, lo
 			return
 		}
 		answer := wk.reply.Markdown
-		lctx, cancel := ledgerCtx(ctx)
-		stands, recorded, err := fl.FinishFirst(lctx, m.MsgID, answer, DedupTTL)
-		cancel()
-		switch {
-		case err != nil:
-			log.Warn("wecom callback: message ledger not updated; answering anyway", "err", err)
-		case !recorded:
-			log.Info("wecom callback: message already answered; answering the same again")
-			answer = stands
+		if !wk.reply.Recorded { // else every handling of m answers as the first did
+			lctx, cancel := ledgerCtx(ctx)
+			stands, recorded, err := fl.FinishFirst(lctx, m.MsgID, answer, DedupTTL)
+			cancel()
+			switch {
+			case err != nil:
+				log.Warn("wecom callback: message ledger not updated; answering anyway", "err", err)
+			case !recorded:
+				log.Info("wecom callback: message already answered; answering the same again")
+				answer = stands
+			}
 		}
 		if (Reply{Markdown: answer}).Empty() {
 			w.WriteHeader(http.StatusOK)

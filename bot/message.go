@@ -92,6 +92,10 @@ func (m Message) PlainText() string {
 // stream message. An empty Reply means no answer.
 type Reply struct {
 	Markdown string
+	// Recorded: the handler stored this answer with what the message did, and handling
+	// the same msgid again returns it (see Repeater); the URL callback then records it
+	// in no ledger of its own.
+	Recorded bool
 }
 
 // Empty reports whether there is nothing to send.

@@ -124,3 +124,38 @@ func TestCallbackSlowQuestion(t *testing.T) {
 		t.Fatalf("after refreshes: %+v", got)
 	}
 }
+
+// selfRecorder answers a filing with a reply it recorded itself (Reply.Recorded), as the
+// handlers do when the answer is stored with the filing.
+type selfRecorder struct{ calls atomic.Int32 }
+
+func (h *selfRecorder) Handle(_ context.Context, m Message) Reply {
+	h.calls.Add(1)
+	return Reply{Markdown: "已登记：" + m.PlainText(), Recorded: true}
+}
+
+func (h *selfRecorder) Repeatable(Message) bool { return true }
+
+// TestCallbackRecordedAnswerNeedsNoLedger: a repeatable message whose answer the handler
+// recorded itself is answered without a ledger call, retry included.
+func TestCallbackRecordedAnswerNeedsNoLedger(t *testing.T) {
+	c := testCrypto(t)
+	h := &selfRecorder{}
+	ledger := &memLedger{}
+	cb := newCallback(t, c, h, ledger, testLogger(t))
+	for range 2 {
+		q, body, _ := c.SealCallback(textMsg("rec-1", "会员 320 人口 6200"))
+		rec := post(cb, q, body)
+		r, err := c.OpenReply(q, rec.Body.Bytes())
+		if err != nil || !r.Finish || r.Content != "已登记：会员 320 人口 6200" {
+			t.Fatalf("reply %+v, %v", r, err)
+		}
+		waitSettled(t, cb)
+	}
+	if _, ok, _ := ledger.Lookup(context.Background(), "rec-1"); ok || ledger.begins != 0 {
+		t.Errorf("the ledger was used: record %v, %d Begin calls", ok, ledger.begins)
+	}
+	if n := h.calls.Load(); n != 2 {
+		t.Errorf("handler called %d times, want 2", n)
+	}
+}

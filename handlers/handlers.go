@@ -107,6 +107,9 @@ type request struct {
 	cmd      reader.Command // the command word found in line, with what is before and after it
 	args     []string       // tokens after the command word
 	rest     string         // normalised text after the command word
+	// answered: the answer is stored with what the message filed, and the same message
+	// handled again gets it back (bot.Reply.Recorded)
+	answered bool
 }
 
 // Handle answers one message.
@@ -129,8 +132,9 @@ func (b *Bot) Handle(ctx context.Context, m bot.Message) bot.Reply {
 			office = r.street.Office
 		}
 		text = fmt.Sprintf(msgSystemError, office)
+		r.answered = false
 	}
-	return bot.Reply{Markdown: text}
+	return bot.Reply{Markdown: text, Recorded: r.answered}
 }
 
 func (b *Bot) dispatch(r *request) (string, error) {

@@ -16,7 +16,8 @@ import (
 // another filing, an 撤销, a held filing awaiting 「确认」, the office's review. Every
 // step's message is handled once, then the message named again is handled a second time
 // and must leave the store (filings, history, audit, held confirmations, the outbox) as
-// it was.
+// it was, and answer as the first handling did — recorded with the filing (Recorded,
+// no ledger needed) when it was saved.
 func TestFilingHandledAgainChangesNothing(t *testing.T) {
 	type msg struct{ id, who, text string }
 	for _, tc := range []struct {
@@ -25,36 +26,37 @@ func TestFilingHandledAgainChangesNothing(t *testing.T) {
 		again  string   // the id of the message handled again
 		card   []string // 大辛's card afterwards
 		notice int      // notices queued for the office, in all
+		saved  bool     // the message's filing was saved (not held): its answer is Recorded
 	}{
 		{"after a later filing of the same item",
 			[]msg{{"a", "cuihong", "会员 320 人口 6200"}, {"b", "cuihong", "会员 330 人口 6200"}},
-			"a", []string{"会员 330 人"}, 0},
+			"a", []string{"会员 330 人"}, 0, true},
 		{"after its 撤销",
 			[]msg{{"a", "cuihong", "会员 320 人口 6200"}, {"u", "cuihong", "撤销"}},
-			"a", nil, 0},
+			"a", nil, 0, true},
 		{"held, then another held filing replaced it",
 			[]msg{{"a", "cuihong", "会员 320 人口 12000"}, {"b", "cuihong", "会员 330 人口 13000"}},
-			"a", nil, 0},
+			"a", nil, 0, false},
 		{"held, then confirmed",
 			[]msg{{"a", "cuihong", "会员 320 人口 12000"}, {"c", "cuihong", "确认"}},
-			"a", []string{"会员 320 人"}, 0},
+			"a", []string{"会员 320 人"}, 0, false},
 		{"a refiling the office had approved",
 			[]msg{{"a", "cuihong", "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"}, {"p", "luolimei", "初审通过 大辛"},
 				{"b", "cuihong", "候选人 会长 崔宏 副会长 赵敏 秘书长 李丽"}, {"q", "luolimei", "初审通过 大辛"}},
-			"b", []string{"副会长 赵敏"}, 3}, // the two approvals, the refiling of an approved version
+			"b", []string{"副会长 赵敏"}, 3, true}, // the two approvals, the refiling of an approved version
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			handle := func(m msg) string {
+			handle := func(m msg) bot.Reply {
 				bm := bot.Message{MsgID: tc.name + "/" + m.id, ChatID: chat, ChatType: "group", From: bot.From{UserID: m.who},
 					MsgType: "text", Text: &bot.Text{Content: "@换届助手 " + m.text}}
-				return h.bot.Handle(context.Background(), bm).Markdown
+				return h.bot.Handle(context.Background(), bm)
 			}
 			var again msg
+			var first bot.Reply
 			for _, m := range tc.steps {
-				handle(m)
-				if m.id == tc.again {
-					again = m
+				if r := handle(m); m.id == tc.again {
+					again, first = m, r
 				}
 			}
 			bm := bot.Message{MsgID: "x", ChatID: chat, ChatType: "group", From: bot.From{UserID: again.who}, MsgType: "text",
@@ -63,7 +65,11 @@ func TestFilingHandledAgainChangesNothing(t *testing.T) {
 				t.Fatalf("「%s」 is not Repeatable", again.text)
 			}
 			before := h.dump()
-			reply := handle(again)
+			rep := handle(again)
+			reply := rep.Markdown
+			if reply != first.Markdown || rep.Recorded != tc.saved || first.Recorded != tc.saved {
+				t.Errorf("handled again: recorded %v (first %v), want %v; answer\n%s\nwant the first\n%s", rep.Recorded, first.Recorded, tc.saved, reply, first.Markdown)
+			}
 			if after := h.dump(); !maps.Equal(before, after) {
 				var changed []string
 				for k, v := range after {

@@ -812,10 +812,24 @@ func testOnceByMessage(t *testing.T, r *Redis) {
 		f.Version = v
 		return Confirmation{Kind: "file", Filing: &f, Expires: t0.Add(time.Hour)}
 	}
-	for _, c := range []Confirmation{held("msg:h1", "300"), held("msg:h2", "310"), held("msg:h1", "300"), held("msg:m1", "100")} {
-		if err := r.Hold(ctx, street, "sec", c); err != nil {
-			t.Fatal(err)
+	for i, c := range []Confirmation{held("msg:h1", "300"), held("msg:h2", "310"), held("msg:h1", "300"), held("msg:m1", "100")} {
+		if err := r.Hold(ctx, street, "sec", c); (i < 2) != (err == nil) || (i >= 2 && !errors.Is(err, ErrFiledBefore)) {
+			t.Fatalf("hold %d (%s): %v", i, c.Filing.Version, err)
 		}
+	}
+	// The answer a message's filing was saved with is what the same message saved or
+	// held again gets back.
+	third := filing(comm, campaign.ItemMembers, "130", t0)
+	third.Version = "msg:m3"
+	var fb *FiledBefore
+	if err := r.SaveAnswered(ctx, third, "已登记 130"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SaveAnswered(ctx, third, "已登记 130 again"); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
+		t.Fatalf("m3 saved again: %v, want the first answer", err)
+	}
+	if err := r.Hold(ctx, street, "sec", held("msg:m3", "130")); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
+		t.Fatalf("m3 held after it was saved: %v, want the first answer", err)
 	}
 	if c, err := r.Take(ctx, street, "sec", t0); err != nil || c == nil || c.Filing.Version != "msg:h2" {
 		t.Fatalf("held after h1, h2, h1 again, m1 again: %+v, %v; want h2", c, err)
