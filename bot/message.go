@@ -96,6 +96,9 @@ type Reply struct {
 	// the same msgid again returns it (see Repeater); the URL callback then records it
 	// in no ledger of its own.
 	Recorded bool
+	// Repeat: the message was handled before and Markdown is the answer recorded then
+	// (a WeCom retry), for metrics.
+	Repeat bool
 }
 
 // Empty reports whether there is nothing to send.

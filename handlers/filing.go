@@ -140,7 +140,7 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	answer := sb.String()
 
 	if err := b.Filings.SaveAnswered(r.ctx, f, answer); err != nil {
-		return b.filedBefore(r, answer, err)
+		return b.filedBefore(r, answer, fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err))
 	}
 	r.answered = f.Version == version(r)
 	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
@@ -156,10 +156,10 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 func (b *Bot) filedBefore(r *request, answer string, err error) (string, error) {
 	var fb *storage.FiledBefore
 	if !errors.As(err, &fb) {
-		return "", fmt.Errorf("save %s: %w", r.street.ID, err)
+		return "", err
 	}
 	if fb.Answer != "" {
-		r.answered = true
+		r.answered, r.repeat = true, true
 		return fb.Answer, nil
 	}
 	return answer, nil

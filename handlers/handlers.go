@@ -110,6 +110,7 @@ type request struct {
 	// answered: the answer is stored with what the message filed, and the same message
 	// handled again gets it back (bot.Reply.Recorded)
 	answered bool
+	repeat   bool // the answer is the one recorded by the message's first handling
 }
 
 // Handle answers one message.
@@ -132,9 +133,9 @@ func (b *Bot) Handle(ctx context.Context, m bot.Message) bot.Reply {
 			office = r.street.Office
 		}
 		text = fmt.Sprintf(msgSystemError, office)
-		r.answered = false
+		r.answered, r.repeat = false, false
 	}
-	return bot.Reply{Markdown: text, Recorded: r.answered}
+	return bot.Reply{Markdown: text, Recorded: r.answered, Repeat: r.repeat}
 }
 
 func (b *Bot) dispatch(r *request) (string, error) {

@@ -67,8 +67,9 @@ func TestFilingHandledAgainChangesNothing(t *testing.T) {
 			before := h.dump()
 			rep := handle(again)
 			reply := rep.Markdown
-			if reply != first.Markdown || rep.Recorded != tc.saved || first.Recorded != tc.saved {
-				t.Errorf("handled again: recorded %v (first %v), want %v; answer\n%s\nwant the first\n%s", rep.Recorded, first.Recorded, tc.saved, reply, first.Markdown)
+			if reply != first.Markdown || rep.Recorded != tc.saved || first.Recorded != tc.saved || rep.Repeat != tc.saved || first.Repeat {
+				t.Errorf("handled again: recorded %v (first %v), repeat %v (first %v), want %v; answer\n%s\nwant the first\n%s",
+					rep.Recorded, first.Recorded, rep.Repeat, first.Repeat, tc.saved, reply, first.Markdown)
 			}
 			if after := h.dump(); !maps.Equal(before, after) {
 				var changed []string

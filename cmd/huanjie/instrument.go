@@ -72,7 +72,11 @@ func (h timedHandler) Handle(ctx context.Context, msg bot.Message) bot.Reply {
 		h.m.Handled(h.transport, h.label(msg), time.Since(start))
 		done()
 	}()
-	return h.next.Handle(ctx, msg)
+	reply := h.next.Handle(ctx, msg)
+	if reply.Repeat { // answered from what the first handling kept: a WeCom retry
+		metrics.NoteDuplicate(ctx)
+	}
+	return reply
 }
 
 // notedLedger tells the callback middleware about msgids handled (or being handled)
