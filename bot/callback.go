@@ -262,11 +262,9 @@ func (cb *Callback) lateTimeout() time.Duration {
 // message answers a user's message: at once if the handler is quick, else with an
 // unfinished stream that later refreshes (or response_url) complete.
 func (cb *Callback) message(w http.ResponseWriter, ctx context.Context, log *slog.Logger, e envelope, m Message, arrived time.Time) {
-	if q, ok := cb.handler.(Questioner); ok && m.MsgID != "" && q.Question(m) {
-		if fl, ok := cb.ledger.(FirstAnswerLedger); ok {
-			cb.questionFirst(w, ctx, log, e, m, arrived, fl)
-			return
-		}
+	if fl, ok := cb.ledger.(FirstAnswerLedger); ok && m.MsgID != "" && answersFirst(cb.handler, m) {
+		cb.questionFirst(w, ctx, log, e, m, arrived, fl)
+		return
 	}
 	cl, rec, mine := claimMsg(ctx, cb.ledger, m.MsgID, cb.ClaimLease, log)
 	key := m.MsgID // names the message's stream and its late answer
@@ -326,7 +324,19 @@ func (cb *Callback) goLate(w http.ResponseWriter, ctx context.Context, log *slog
 	cb.writeStream(w, log, e, streamIDOf(key), false, msgWorking)
 }
 
-// questionFirst answers a question (see Questioner) before claiming it: handled, then
+// answersFirst tells whether h may handle m before m is claimed: a question
+// (Questioner), or a message whose handling again changes nothing more (Repeater).
+func answersFirst(h Handler, m Message) bool {
+	if r, ok := h.(Repeater); ok && r.Repeatable(m) {
+		return true
+	}
+	q, ok := h.(Questioner)
+	return ok && q.Question(m)
+}
+
+// questionFirst answers a question (see Questioner), or a message that may be handled
+// again (see Repeater), before claiming it (a reply the handler Recorded itself needs no
+// more): handled, then
 // recorded with FinishFirst, whose answer — this one, or that of an attempt that
 // finished first — is the reply, so every delivery of the message gets the same answer
 // for one ledger call. A question that misses the reply deadline is claimed then, as
@@ -351,15 +361,17 @@ func (cb *Callback) questionFirst(w http.ResponseWriter, ctx context.Context, lo
 			return
 		}
 		answer := wk.reply.Markdown
-		lctx, cancel := ledgerCtx(ctx)
-		stands, recorded, err := fl.FinishFirst(lctx, m.MsgID, answer, DedupTTL)
-		cancel()
-		switch {
-		case err != nil:
-			log.Warn("wecom callback: message ledger not updated; answering anyway", "err", err)
-		case !recorded:
-			log.Info("wecom callback: message already answered; answering the same again")
-			answer = stands
+		if !wk.reply.Recorded { // else every handling of m answers as the first did
+			lctx, cancel := ledgerCtx(ctx)
+			stands, recorded, err := fl.FinishFirst(lctx, m.MsgID, answer, DedupTTL)
+			cancel()
+			switch {
+			case err != nil:
+				log.Warn("wecom callback: message ledger not updated; answering anyway", "err", err)
+			case !recorded:
+				log.Info("wecom callback: message already answered; answering the same again")
+				answer = stands
+			}
 		}
 		if (Reply{Markdown: answer}).Empty() {
 			w.WriteHeader(http.StatusOK)

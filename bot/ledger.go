@@ -37,8 +37,9 @@ type MsgLedger interface {
 	SettleDelivered(ctx context.Context, id, from, to string) (now string, err error)
 }
 
-// FirstAnswerLedger is optionally implemented by a MsgLedger, for questions (see
-// Questioner), which are answered before they are claimed.
+// FirstAnswerLedger is optionally implemented by a MsgLedger, for questions and other
+// messages that may be handled again (see Questioner, Repeater), which are answered
+// before they are claimed.
 type FirstAnswerLedger interface {
 	// FinishFirst records id as done with answer unless it is done already, in one
 	// atomic step, and returns the answer that stands: answer (recorded is true), or the

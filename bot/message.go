@@ -92,6 +92,13 @@ func (m Message) PlainText() string {
 // stream message. An empty Reply means no answer.
 type Reply struct {
 	Markdown string
+	// Recorded: the handler stored this answer with what the message did, and handling
+	// the same msgid again returns it (see Repeater); the URL callback then records it
+	// in no ledger of its own.
+	Recorded bool
+	// Repeat: the message was handled before and Markdown is the answer recorded then
+	// (a WeCom retry), for metrics.
+	Repeat bool
 }
 
 // Empty reports whether there is nothing to send.
@@ -109,6 +116,15 @@ type Handler interface {
 // ledger call instead of a claim before and a record after (see FirstAnswerLedger).
 type Questioner interface {
 	Question(m Message) bool
+}
+
+// Repeater is optionally implemented by a Handler: Repeatable reports that handling m
+// again — while the first handling runs, on another replica, or after it, whatever
+// happened in between — changes nothing the first did not: a question, or a filing whose
+// every write is made once per msgid. The URL callback answers such a message first and
+// records the answer after, as it does a question (see Questioner).
+type Repeater interface {
+	Repeatable(m Message) bool
 }
 
 // HandlerFunc adapts a function to Handler.

@@ -50,7 +50,10 @@ func (b *Bot) filer(d *campaign.Def) func(r *request) (string, error) {
 			return "", err
 		}
 		if held, ok := b.implausible(r, d, rec, f); ok {
-			return held, b.hold(r, f)
+			if err := b.hold(r, f); err != nil {
+				return b.filedBefore(r, held, err)
+			}
+			return held, nil
 		}
 		return b.save(r, d, rec, f)
 	}
@@ -85,12 +88,11 @@ func (b *Bot) read(r *request, d *campaign.Def, rec *campaign.Record) (campaign.
 }
 
 // save stores a filing and answers with its judgement: what it holds, its problems
-// judged now, and what changed for the community's other items.
+// judged now, and what changed for the community's other items. The answer is stored
+// with the filing, so that the same message handled again (WeCom's retry, on any
+// replica) gets the first handling's answer, and what the first did besides storing
+// (the office's notice) is not repeated.
 func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) (string, error) {
-	if err := b.Filings.Save(r.ctx, f); err != nil {
-		return "", fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err)
-	}
-	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
 	before := r.street.Judge(f.Community, rec, r.today)
 	after := rec.With(f)
 	now := r.street.Judge(f.Community, after, r.today)
@@ -122,8 +124,11 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	if old, ok := rec.Filing(d.ID); ok && old.Stamp() != f.Stamp() { // not itself, handled again
 		sb.WriteString("\n\n" + fmt.Sprintf(msgReplaced, r.street.Describe(old)))
 	}
+	var notice string
 	if d.Review != nil {
-		sb.WriteString("\n\n" + b.refiled(r, d, rec, f))
+		var text string
+		text, notice = refiled(d, rec, f)
+		sb.WriteString("\n\n" + text)
 	}
 	sb.WriteString(othersChanged(&before, &now, d.ID))
 	if st, ok := r.street.Step(d.ID); ok && st.Overdue(r.today) {
@@ -132,23 +137,46 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	if is != nil && len(is.Problems) > 0 {
 		sb.WriteString("\n\n" + msgFixHint)
 	}
-	return sb.String(), nil
+	answer := sb.String()
+
+	if err := b.Filings.SaveAnswered(r.ctx, f, answer); err != nil {
+		return b.filedBefore(r, answer, fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err))
+	}
+	r.answered = f.Version == version(r)
+	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
+	if notice != "" {
+		b.tellOffice(r, notice)
+	}
+	return answer, nil
 }
 
-// refiled says what becomes of the office's review, and tells the office when a version
-// it had already decided on is replaced.
-func (b *Bot) refiled(r *request, d *campaign.Def, rec *campaign.Record, f campaign.Filing) string {
+// filedBefore answers a message whose filing was saved or held before (err matches
+// storage.ErrFiledBefore; any other err is returned): with the answer the first saving
+// kept, else with answer (the message ledger then keeps the first handling's).
+func (b *Bot) filedBefore(r *request, answer string, err error) (string, error) {
+	var fb *storage.FiledBefore
+	if !errors.As(err, &fb) {
+		return "", err
+	}
+	if fb.Answer != "" {
+		r.answered, r.repeat = true, true
+		return fb.Answer, nil
+	}
+	return answer, nil
+}
+
+// refiled says what becomes of the office's review, and the notice to the office when a
+// version it had already decided on is replaced ("" when none).
+func refiled(d *campaign.Def, rec *campaign.Record, f campaign.Filing) (text, notice string) {
 	rs := d.Review
 	status, _ := rec.ReviewOf(d.ID)
 	switch status {
 	case campaign.ReviewApproved:
-		b.tellOffice(r, fmt.Sprintf(noticeRefiledApproved, f.Community, d.Label, rs.Approved))
-		return fmt.Sprintf(msgRefiledApproved, rs.Approved)
+		return fmt.Sprintf(msgRefiledApproved, rs.Approved), fmt.Sprintf(noticeRefiledApproved, f.Community, d.Label, rs.Approved)
 	case campaign.ReviewReturned:
-		b.tellOffice(r, fmt.Sprintf(noticeRefiledReturned, f.Community, d.Label))
-		return msgRefiledReturned
+		return msgRefiledReturned, fmt.Sprintf(noticeRefiledReturned, f.Community, d.Label)
 	}
-	return fmt.Sprintf(msgAwaitReview, rs.Label)
+	return fmt.Sprintf(msgAwaitReview, rs.Label), ""
 }
 
 // othersChanged tells which of the community's other items gained or lost problems
@@ -203,7 +231,7 @@ func farFrom(got, want int) bool {
 func (b *Bot) hold(r *request, f campaign.Filing) error {
 	c := storage.Confirmation{Kind: confirmFile, Filing: &f, Text: f.Text, Raw: f.Raw, Expires: r.now.Add(confirmTTL)}
 	if err := b.Confirmations.Hold(r.ctx, r.street.ID, r.who.UserID, c); err != nil {
-		return fmt.Errorf("hold filing: %w", err)
+		return fmt.Errorf("hold filing: %w", err) // a *storage.FiledBefore stays visible
 	}
 	return nil
 }

@@ -107,6 +107,10 @@ type request struct {
 	cmd      reader.Command // the command word found in line, with what is before and after it
 	args     []string       // tokens after the command word
 	rest     string         // normalised text after the command word
+	// answered: the answer is stored with what the message filed, and the same message
+	// handled again gets it back (bot.Reply.Recorded)
+	answered bool
+	repeat   bool // the answer is the one recorded by the message's first handling
 }
 
 // Handle answers one message.
@@ -129,8 +133,9 @@ func (b *Bot) Handle(ctx context.Context, m bot.Message) bot.Reply {
 			office = r.street.Office
 		}
 		text = fmt.Sprintf(msgSystemError, office)
+		r.answered, r.repeat = false, false
 	}
-	return bot.Reply{Markdown: text}
+	return bot.Reply{Markdown: text, Recorded: r.answered, Repeat: r.repeat}
 }
 
 func (b *Bot) dispatch(r *request) (string, error) {

@@ -22,6 +22,9 @@ type command struct {
 	run     func(r *request) (string, error)
 	// asks: the command only reads — running it twice is harmless (see Bot.Question).
 	asks bool
+	// files: the command files an item, once per message however often it runs (see
+	// Bot.Repeatable).
+	files bool
 }
 
 var (
@@ -45,7 +48,7 @@ func (b *Bot) registry() []*command {
 			continue
 		}
 		cmds = append(cmds, &command{name: d.Words[0], aliases: d.Words[1:], item: d, roles: secretaryOnly,
-			usage: d.Usage, example: d.Example, summary: d.Help, run: b.filer(d)})
+			usage: d.Usage, example: d.Example, summary: d.Help, run: b.filer(d), files: true})
 	}
 	cmds = append(cmds,
 		&command{name: "删除照片", aliases: []string{"删照片"}, roles: secretaryOnly,
@@ -195,6 +198,25 @@ func (b *Bot) Question(m bot.Message) bool {
 	line := reader.Normalize(stripMentions(m.PlainText()))
 	for role := range b.vocab {
 		if c, _ := b.find(line, role); c != nil && !c.asks {
+			return false
+		}
+	}
+	return true
+}
+
+// Repeatable reports that handling m again — while the first handling runs, on another
+// replica, or after it, whatever was filed, undone or confirmed in between — changes
+// nothing the first did not (bot.Repeater): a question, or a filing, whose write, held
+// confirmation and office notice are made once per message (the filing's version is its
+// msgid). The URL callback then answers m first and records the answer after, as it
+// does a question, instead of claiming m before it runs.
+func (b *Bot) Repeatable(m bot.Message) bool {
+	if m.MsgType != "text" && m.MsgType != "voice" {
+		return false
+	}
+	line := reader.Normalize(stripMentions(m.PlainText()))
+	for role := range b.vocab {
+		if c, _ := b.find(line, role); c != nil && !c.asks && !c.files {
 			return false
 		}
 	}

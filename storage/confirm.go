@@ -25,7 +25,8 @@ type Confirmation struct {
 
 // Confirmations keeps, per person, the one thing awaiting their 「确认」.
 type Confirmations interface {
-	// Hold keeps c for userid, replacing anything held before.
+	// Hold keeps c for userid, replacing anything held before; a filing's version is held
+	// once (a *FiledBefore when it was saved or held before, nothing changed).
 	Hold(ctx context.Context, street, userid string, c Confirmation) error
 	// Take removes and returns what userid has held, nil when nothing or expired by now.
 	Take(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error)
@@ -34,17 +35,45 @@ type Confirmations interface {
 var _ Confirmations = (*Redis)(nil)
 
 // Hold implements Confirmations. The key also expires in Redis a little after c does;
-// expiry is judged by the bot's clock so the embedded store behaves the same.
+// expiry is judged by the bot's clock so the embedded store behaves the same. A held
+// filing with a version is held once: when that version was saved or held before (the
+// same message handled again), nothing changes — what is held now may be another
+// filing, which the same message must not replace — and Hold returns a *FiledBefore.
 func (r *Redis) Hold(ctx context.Context, street, userid string, c Confirmation) error {
 	js, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
 	}
-	if err := r.c.Set(ctx, r.k.confirm(street, userid), js, time.Hour).Err(); err != nil {
+	if c.Filing == nil || c.Filing.Version == "" {
+		err = r.c.Set(ctx, r.k.confirm(street, userid), js, time.Hour).Err()
+	} else {
+		var res []any
+		res, err = holdOnceScript.Run(ctx, r.c, []string{r.k.confirm(street, userid), r.k.once(street, c.Filing.Version)},
+			js, int64(time.Hour/time.Second), onceToken()).Slice()
+		if err == nil && len(res) == 2 {
+			answer, _ := res[1].(string)
+			err = &FiledBefore{Answer: answer}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("storage: hold confirmation of %s: %w", userid, err)
 	}
 	return nil
 }
+
+// KEYS confirm, once (see saveScript)
+// ARGV confirmation JSON, ttl s, token
+// Returns {1} when held, {0, the answer the first saving kept} when the version was saved
+// or held before.
+var holdOnceScript = redis.NewScript(onceLua + `
+local tok, ans = once(KEYS[2])
+if tok and tok ~= ARGV[3] then
+  return {0, ans}
+end
+redis.call('SET', KEYS[2], ARGV[3], 'EX', 86400)
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return {1}
+`)
 
 // KEYS confirm
 var takeScript = redis.NewScript(`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,11 @@ type Filings interface {
 	// history and to the community's undo list, and logs it, in one atomic step. f.Text
 	// (a long text) is kept apart from the compact value; f.Raw goes to the audit trail.
 	Save(ctx context.Context, f campaign.Filing) error
+	// SaveAnswered is Save for a filing whose answer is known before it is stored: the
+	// answer is kept with the version's mark, and the same version saved again (the same
+	// message handled again) gets it back in a *FiledBefore, so that every handling of
+	// one message answers as the first did without a record of its own.
+	SaveAnswered(ctx context.Context, f campaign.Filing, answer string) error
 	// SaveReview stores the office's decision on one version of a filing (never undone
 	// by 撤销), with raw as typed, in one atomic step.
 	SaveReview(ctx context.Context, street, community string, rv campaign.Review, raw string) error
@@ -68,20 +74,41 @@ local function changed(seqKey, changedKey, community)
 end
 `
 
-// KEYS cur, hist, undo, log, text, seq, changed
+// onceLua reads a once key's value, "<token>\n<answer>" (see saveScript).
+const onceLua = `
+local function once(key)
+  local v = redis.call('GET', key)
+  if not v then return nil, '' end
+  local nl = string.find(v, '\n', 1, true)
+  if not nl then return v, '' end
+  return string.sub(v, 1, nl - 1), string.sub(v, nl + 1)
+end
+`
+
+// KEYS cur, hist, undo, log, text, seq, changed, once
 // ARGV item, filing JSON, community, by, at, raw, text field, text,
-// history limit, undo limit (cap_list, drop_texts: caps.go), version
-// A version already current is not saved again: a script that go-redis re-sends after a
-// stall, or a message WeCom sends again after a failed attempt, files once.
-var saveScript = redis.NewScript(changedLua + capListLua + `
+// history limit, undo limit (cap_list, drop_texts: caps.go), version, token, answer
+// Returns {'saved', ”} or {'already', the answer kept by the first}. A version saved or
+// held before (its once key) or already current is not saved again: a message WeCom
+// sends again files once, whatever was filed or undone in between. The once key holds
+// the token of the call that saved and the answer it was given: the same call re-sent
+// by go-redis after a stall finds its own token and answers 'saved'.
+var saveScript = redis.NewScript(changedLua + capListLua + onceLua + `
 if ARGV[11] ~= '' then
+  local tok, ans = once(KEYS[8])
+  if tok == ARGV[12] then
+    return {'saved', ''}
+  elseif tok then
+    return {'already', ans}
+  end
   local cur = redis.call('HGET', KEYS[1], ARGV[1])
   if cur then
     local ok, f = pcall(cjson.decode, cur)
     if ok and type(f) == 'table' and f.v == ARGV[11] then
-      return 'already'
+      return {'already', ''}
     end
   end
+  redis.call('SET', KEYS[8], ARGV[12] .. '\n' .. ARGV[13], 'EX', 86400)
 end
 redis.call('LPUSH', KEYS[2], ARGV[2])
 drop_texts(KEYS[5], ARGV[1], cap_list(KEYS[2], ARGV[9]))
@@ -92,12 +119,33 @@ if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
 end
 changed(KEYS[6], KEYS[7], ARGV[3])
-return redis.call('XADD', KEYS[4], '*', 'action', 'file', 'community', ARGV[3],
+redis.call('XADD', KEYS[4], '*', 'action', 'file', 'community', ARGV[3],
   'item', ARGV[1], 'by', ARGV[4], 'at', ARGV[5], 'raw', ARGV[6], 'filing', ARGV[2])
+return {'saved', ''}
 `)
 
+// ErrFiledBefore matches the error (a *FiledBefore) that Save, SaveAnswered and Hold
+// return when the filing's version was saved or held before: nothing changed, and what
+// the first saving did (an office notice) must not be done again.
+var ErrFiledBefore = errors.New("this version was filed before; nothing changed")
+
+// FiledBefore is the error of a version saved or held before (see ErrFiledBefore).
+type FiledBefore struct {
+	// Answer is the answer the first saving was given (SaveAnswered), "" when none.
+	Answer string
+}
+
+func (e *FiledBefore) Error() string        { return ErrFiledBefore.Error() }
+func (e *FiledBefore) Is(target error) bool { return target == ErrFiledBefore }
+
+// onceToken names one call that saves or holds a version (see saveScript).
+func onceToken() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
 // Save implements Filings.
-func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
+func (r *Redis) Save(ctx context.Context, f campaign.Filing) error { return r.SaveAnswered(ctx, f, "") }
+
+// SaveAnswered implements Filings.
+func (r *Redis) SaveAnswered(ctx context.Context, f campaign.Filing, answer string) error {
 	wrap := func(err error) error { return fmt.Errorf("storage: save filing %s/%s: %w", f.Community, f.Item, err) }
 	if err := errors.Join(checkName("street", f.Street), checkName("community", f.Community), checkItem(f.Item)); err != nil {
 		return wrap(err)
@@ -111,11 +159,14 @@ func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
 		field = textField(f.Item, f.Stamp())
 	}
 	st, c := f.Street, f.Community
-	err = saveScript.Run(ctx, r.c,
-		[]string{r.k.cur(st, c), r.k.hist(st, c, f.Item), r.k.undo(st, c), r.k.log(st), r.k.text(st, c), r.k.seq(st), r.k.changed(st)},
-		string(f.Item), js, c, f.By, fmtAt(f.At), f.Raw, field, f.Text, r.limits.History, r.limits.Undo, f.Version).Err()
+	res, err := saveScript.Run(ctx, r.c,
+		[]string{r.k.cur(st, c), r.k.hist(st, c, f.Item), r.k.undo(st, c), r.k.log(st), r.k.text(st, c), r.k.seq(st), r.k.changed(st), r.k.once(st, f.Version)},
+		string(f.Item), js, c, f.By, fmtAt(f.At), f.Raw, field, f.Text, r.limits.History, r.limits.Undo, f.Version, onceToken(), answer).StringSlice()
 	if err != nil {
 		return wrap(err)
+	}
+	if len(res) == 2 && res[0] == "already" {
+		return wrap(&FiledBefore{Answer: res[1]})
 	}
 	return nil
 }

@@ -36,6 +36,10 @@ import (
 //	P{st}:undone:<token>            STRING  "<undone Filing JSON>\n<new head JSON or empty>", EX 1 day:
 //	                                        the undo a message (token = its msgid) did, so the
 //	                                        same message undoing again takes back nothing more
+//	P{st}:once:<version>            STRING  "1", EX 1 day: the filing of that version (a message's,
+//	                                        "msg:<msgid>") was saved or held for 「确认」, so the
+//	                                        same message handled again files and holds nothing,
+//	                                        whatever was filed or undone in between
 //	P{st}:seq                       STRING  counter, INCR by every change of a community's record
 //	P{st}:changed                   ZSET    community scored by the seq of its last change
 //	                                        (filing, review, undo, photo, exemption): Records reads again
@@ -146,6 +150,7 @@ func (k keys) seq(st string) string             { return k.street(st) + ":seq" }
 func (k keys) changed(st string) string         { return k.street(st) + ":changed" }
 func (k keys) confirm(st, uid string) string    { return k.street(st) + ":confirm:" + uid }
 func (k keys) undone(st, token string) string   { return k.street(st) + ":undone:" + token }
+func (k keys) once(st, version string) string   { return k.street(st) + ":once:" + version }
 func (k keys) log(st string) string             { return k.street(st) + ":log" }
 func (k keys) bind(st string) string            { return k.street(st) + ":bind" }
 func (k keys) bindreq(st string) string         { return k.street(st) + ":bindreq" }

@@ -777,14 +777,14 @@ func testOnceByMessage(t *testing.T, r *Redis) {
 	first.Version = "msg:m1"
 	second := filing(comm, campaign.ItemMembers, "120", t0.Add(time.Minute))
 	second.Version = "msg:m2"
-	for _, f := range []campaign.Filing{first, second, second} { // m2 arrives twice
-		if err := r.Save(ctx, f); err != nil {
-			t.Fatal(err)
+	for i, f := range []campaign.Filing{first, second, second, first} { // m2 arrives twice, then m1 again
+		if err := r.Save(ctx, f); (i < 2) != (err == nil) || (i >= 2 && !errors.Is(err, ErrFiledBefore)) {
+			t.Fatalf("save %d (%s): %v", i, f.Version, err)
 		}
 	}
 	hist, err := r.History(ctx, street, comm, campaign.ItemMembers, 0)
 	if err != nil || !slices.Equal(totals(hist), []string{"120", "100"}) {
-		t.Fatalf("history after m2 twice = %v, %v; want [120 100]", totals(hist), err)
+		t.Fatalf("history after m2 twice and m1 again = %v, %v; want [120 100]", totals(hist), err)
 	}
 	for range 2 { // the 撤销 of message u1, handled twice
 		undone, cur, err := r.Undo(ctx, street, comm, "sec", "u1", t0)
@@ -796,7 +796,42 @@ func testOnceByMessage(t *testing.T, r *Redis) {
 	if f, ok := rec.Filing(campaign.ItemMembers); err != nil || !ok || total(f) != "100" {
 		t.Fatalf("after undo u1 twice the members are %v, want 100 still filed", rec)
 	}
+	if err := r.Save(ctx, second); !errors.Is(err, ErrFiledBefore) {
+		t.Fatalf("m2 again after its 撤销: %v, want ErrFiledBefore", err)
+	}
+	if rec, err := r.Record(ctx, street, comm); err != nil || total(*rec.Filings[campaign.ItemMembers]) != "100" {
+		t.Fatalf("m2 again after its 撤销 filed it again: %v", err)
+	}
 	if _, _, err := r.Undo(ctx, street, comm, "sec", "u2", t0); err != nil {
 		t.Fatalf("a second 撤销 (another message) takes back the next one: %v", err)
+	}
+	// A filing held for 「确认」 is held once: the same message held again does not
+	// replace what the person has been asked since.
+	held := func(v, total string) Confirmation {
+		f := filing(comm, campaign.ItemMembers, total, t0)
+		f.Version = v
+		return Confirmation{Kind: "file", Filing: &f, Expires: t0.Add(time.Hour)}
+	}
+	for i, c := range []Confirmation{held("msg:h1", "300"), held("msg:h2", "310"), held("msg:h1", "300"), held("msg:m1", "100")} {
+		if err := r.Hold(ctx, street, "sec", c); (i < 2) != (err == nil) || (i >= 2 && !errors.Is(err, ErrFiledBefore)) {
+			t.Fatalf("hold %d (%s): %v", i, c.Filing.Version, err)
+		}
+	}
+	// The answer a message's filing was saved with is what the same message saved or
+	// held again gets back.
+	third := filing(comm, campaign.ItemMembers, "130", t0)
+	third.Version = "msg:m3"
+	var fb *FiledBefore
+	if err := r.SaveAnswered(ctx, third, "已登记 130"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SaveAnswered(ctx, third, "已登记 130 again"); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
+		t.Fatalf("m3 saved again: %v, want the first answer", err)
+	}
+	if err := r.Hold(ctx, street, "sec", held("msg:m3", "130")); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
+		t.Fatalf("m3 held after it was saved: %v, want the first answer", err)
+	}
+	if c, err := r.Take(ctx, street, "sec", t0); err != nil || c == nil || c.Filing.Version != "msg:h2" {
+		t.Fatalf("held after h1, h2, h1 again, m1 again: %+v, %v; want h2", c, err)
 	}
 }

@@ -72,7 +72,11 @@ func (h timedHandler) Handle(ctx context.Context, msg bot.Message) bot.Reply {
 		h.m.Handled(h.transport, h.label(msg), time.Since(start))
 		done()
 	}()
-	return h.next.Handle(ctx, msg)
+	reply := h.next.Handle(ctx, msg)
+	if reply.Repeat { // answered from what the first handling kept: a WeCom retry
+		metrics.NoteDuplicate(ctx)
+	}
+	return reply
 }
 
 // notedLedger tells the callback middleware about msgids handled (or being handled)
@@ -94,6 +98,12 @@ func (d notedLedger) FinishFirst(ctx context.Context, id, answer string, ttl tim
 		metrics.NoteDuplicate(ctx)
 	}
 	return stands, recorded, err
+}
+
+// Repeatable passes the handler's Repeater through.
+func (h timedHandler) Repeatable(m bot.Message) bool {
+	r, ok := h.next.(bot.Repeater)
+	return ok && r.Repeatable(m)
 }
 
 // Question passes the handler's Questioner through.

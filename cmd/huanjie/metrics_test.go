@@ -35,6 +35,12 @@ func TestMetricsEndpoint(t *testing.T) {
 	if status, r := post(t, base, q, body); status != 200 || r.ID != first.ID || r.Content != first.Content {
 		t.Fatalf("the retry: HTTP %d, %+v", status, r)
 	}
+	// A filing's retry, answered with the answer kept with the filing, counts the same.
+	qa, ba, _ := c.SealCallback(textMessage("metrics-3", "cuihong", "会员 320 人口 6200"))
+	_, filed := post(t, base, qa, ba)
+	if status, r := post(t, base, qa, ba); status != 200 || r.ID != filed.ID || r.Content != filed.Content || !strings.Contains(r.Content, "已登记") {
+		t.Fatalf("the filing's retry: HTTP %d, %+v, first %+v", status, r, filed)
+	}
 	qf, bf, _ := wrong.SealCallback(textMessage("metrics-2", "quxin", "进度"))
 	if status, _ := post(t, base, qf, bf); status != 401 {
 		t.Fatalf("forged: HTTP %d", status)
@@ -44,8 +50,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	page(t, base, "quxin", "催一下")               // queued in the outbox too; both delivered within a second
 
 	want := map[string]float64{
-		`huanjie_callbacks_total{result="replied"}`:                                  4, // 进度 and the three page messages
-		`huanjie_callbacks_total{result="duplicate"}`:                                1,
+		`huanjie_callbacks_total{result="replied"}`:                                  5, // 进度, the filing and the three page messages
+		`huanjie_callbacks_total{result="duplicate"}`:                                2,
 		`huanjie_callbacks_total{result="rejected"}`:                                 1,
 		`huanjie_callbacks_total{result="timeout"}`:                                  0,
 		`huanjie_handler_duration_seconds_count{command="进度",transport="callback"}`:  2, // a question's retry is answered again, with the first answer
