@@ -103,7 +103,17 @@ func Numbers(s string) []Number {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if isDigit(r) || isCnNumeral(r) {
 			if n, end, ok := readNumber(s, i); ok {
-				out = append(out, n)
+				if last := len(out) - 1; last >= 0 && n.Pos < out[last].End {
+					// A lettered run reaching back into the number before it (「1.1A0」):
+					// the two are one run nobody can read with certainty.
+					m := &out[last]
+					m.End, m.Text, m.Status, m.Why = n.End, s[m.Pos:n.End], Ambiguous, n.Why
+					if m.Why == "" {
+						m.Why = whyUnreadable(m.Text)
+					}
+				} else {
+					out = append(out, n)
+				}
 				i = end
 				continue
 			} else if end > i {
