@@ -15,8 +15,11 @@ import (
 func FuzzNumbers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		norm := Normalize(s)
-		if Normalize(norm) != norm {
-			t.Fatalf("Normalize not idempotent: %q → %q → %q", s, norm, Normalize(norm))
+		if normalize(norm) != norm {
+			t.Fatalf("Normalize not idempotent: %q → %q → %q", s, norm, normalize(norm))
+		}
+		if normal(s) && normalize(s) != s {
+			t.Fatalf("the shortcut took %q as normal, but it normalises to %q", s, normalize(s))
 		}
 		if !utf8.ValidString(norm) && utf8.ValidString(s) {
 			t.Fatalf("Normalize broke UTF-8: %q", norm)

@@ -22,6 +22,14 @@ import (
 // Normalize is idempotent. It is for reading values; free text to be stored (a summary)
 // should be kept as typed.
 func Normalize(s string) string {
+	if normal(s) {
+		return s // already in the normal form: every reader normalises again, for free
+	}
+	return normalize(s)
+}
+
+// normalize is Normalize without the shortcut for a string already normal.
+func normalize(s string) string {
 	in := []rune(s)
 	out := make([]rune, 0, len(in))
 	space := false // a space is pending
@@ -68,6 +76,27 @@ func Normalize(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// normal reports, without allocating, whether s is certainly in Normalize's form: every
+// rune its own fold, single spaces between words only, and none of the runes whose form
+// depends on their neighbours (dots, commas, colons).
+func normal(s string) bool {
+	prevSpace := true // no space at the start
+	for _, r := range s {
+		switch {
+		case r == ' ':
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+			continue
+		case r == 0, isDot(r), r == '，', r == ',', r == '：', r == ':', fold(r) != r:
+			return false
+		}
+		prevSpace = false
+	}
+	return !prevSpace || s == ""
 }
 
 // digitGroupAt reports whether exactly three digits start at i (a thousands group).
