@@ -129,7 +129,9 @@ func (b *Bot) welcome(ctx context.Context, m bot.Message) string {
 		if owes, err := b.nextOwed(r, 3); err == nil {
 			text += "\n\n" + owes
 		}
-		text += "\n\n" + fmt.Sprintf(msgWelcomePhotos, campaign.ItemPhotos.Label(), r.street.Rules.Photos.Describe())
+		if _, photos := r.street.Step(campaign.ItemPhotos); photos { // a street may plan no photos
+			text += "\n\n" + fmt.Sprintf(msgWelcomePhotos, campaign.ItemPhotos.Label(), r.street.Rules.Photos.Describe())
+		}
 	}
 	return text
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,20 @@ func TestPlanDayAskedOnce(t *testing.T) {
 		if n := strings.Count(got, "「"+day+"」"); n != 1 {
 			t.Errorf("提醒计划 %s names 「%s」 %d times:\n%s", day, day, n, got)
 		}
+	}
+}
+
+// TestWelcomeWithoutPhotoStep: a street that plans no photos does not ask for them.
+func TestWelcomeWithoutPhotoStep(t *testing.T) {
+	h := newHarness(t)
+	st := &h.bot.Config.Streets[0]
+	st.Steps = slices.DeleteFunc(st.Steps, func(s campaign.Step) bool { return s.Item == campaign.ItemPhotos })
+	st.Index()
+	welcome := h.bot.Handle(context.Background(), bot.Message{MsgID: "w", ChatType: "single", From: bot.From{UserID: "cuihong"},
+		MsgType: "event", Event: &struct {
+			EventType string `json:"eventtype"`
+		}{EventType: bot.EventEnterChat}}).Markdown
+	if strings.Contains(welcome, "换届照片") || !strings.Contains(welcome, "崔宏") {
+		t.Errorf("welcome of a street without photos:\n%s", welcome)
 	}
 }
