@@ -69,6 +69,9 @@ type Def struct {
 	// Usage and Example say how to file it in one line; Says is the same in a sentence, as
 	// people write it; Help says what it is.
 	Usage, Example, Says, Help string
+	// SampleOf is the item whose step the sample day in Example and Says falls in (the
+	// summary's 7月10日 is the election's day); "" is the item itself. See Street.Example.
+	SampleOf Item
 	// Review is how the street office reviews it (nil: not reviewed).
 	Review *ReviewSpec
 }
@@ -144,7 +147,8 @@ var items = []*Def{
 		Usage: "自查 已完成", Example: "自查 已完成", Says: "换届工作自查已完成", Help: "换届工作自查已完成"},
 	{ID: ItemSummary, Label: "换届总结", Kind: KindText,
 		Words: []string{"总结", "换届总结", "工作总结"},
-		Usage: "总结 <总结正文>", Example: "总结 7月10日召开会员代表大会，选举产生新一届理事会11人……", Says: "总结：7月10日召开会员代表大会，选举产生新一届理事会……", Help: "换届工作总结正文"},
+		Usage: "总结 <总结正文>", Example: "总结 7月10日召开会员代表大会，选举产生新一届理事会11人……", Says: "总结：7月10日召开会员代表大会，选举产生新一届理事会……", Help: "换届工作总结正文",
+		SampleOf: ItemElection},
 	{ID: ItemPhotos, Label: "换届照片", Kind: KindPhotos,
 		Words: []string{"照片", "换届照片"},
 		Usage: "在与我的单聊里直接发送 JPG 照片", Example: "照片", Says: "（在单聊里直接发照片）", Help: "换届照片（在单聊里发送）"},

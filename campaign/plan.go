@@ -1,7 +1,9 @@
 package campaign
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -448,4 +450,43 @@ func (p *People) Name(userid string) string {
 		}
 	}
 	return userid
+}
+
+// sampleDay is how the item table writes a day in an example: 7月6日.
+var sampleDay = regexp.MustCompile(`(\d{1,2})月(\d{1,2})日`)
+
+// Example is d's one-line example for this street, and Says its sentence: the item
+// table's sample day stays when it falls in the window of its step in this plan, else it
+// becomes the first day of that window, so an example copied as it is files in any
+// street and year rather than being refused as outside the campaign.
+func (s *Street) Example(d *Def) string { return s.sampled(d, d.Example) }
+
+// Says: see Example.
+func (s *Street) Says(d *Def) string { return s.sampled(d, d.Says) }
+
+func (s *Street) sampled(d *Def, text string) string {
+	if s == nil {
+		return text
+	}
+	of := d.SampleOf
+	if of == "" {
+		of = d.ID
+	}
+	st, ok := s.Step(of)
+	if !ok {
+		return text
+	}
+	return sampleDay.ReplaceAllStringFunc(text, func(w string) string {
+		m := sampleDay.FindStringSubmatch(w)
+		month, _ := strconv.Atoi(m[1])
+		day, _ := strconv.Atoi(m[2])
+		sample := Date{Year: s.Year(), Month: time.Month(month), Day: day}
+		if (st.Start.IsZero() || !sample.Before(st.Start)) && (st.Due.IsZero() || !sample.After(st.Due)) {
+			return w
+		}
+		if !st.Start.IsZero() {
+			return st.Start.String()
+		}
+		return st.Due.String()
+	})
 }

@@ -28,7 +28,7 @@ func (b *Bot) absenceCommands() []*command {
 		{name: "取消免报", aliases: []string{"撤销免报"}, roles: officeOnly,
 			usage: "取消免报 <社区> <事项>", example: "取消免报 凤凰园 代表", summary: "取消一项免报，该项重新要报", run: b.unexempt},
 		{name: "请假", aliases: []string{"登记请假"}, roles: officeOnly,
-			usage: "请假 <姓名> 到<日期>（只发「请假」列出请假的人）", example: "请假 崔宏 到7月20日",
+			usage: "请假 <姓名> 到<日期>（只发「请假」列出请假的人）", example: "请假 崔宏 到7月20日", ahead: 7,
 			summary: "秘书长请假期间不@他，改为提醒本社区其他人或书记", run: b.away},
 		{name: "销假", aliases: []string{"取消请假", "结束请假"}, roles: officeOnly,
 			usage: "销假 <姓名>", example: "销假 崔宏", summary: "请假的人回来了，恢复@他", run: b.back},

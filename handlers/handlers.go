@@ -193,7 +193,7 @@ func (b *Bot) run(r *request, cmd *command, found reader.Command) (string, error
 	case errors.As(err, &q):
 		return q.text + "\n\n" + msgNothingStored, nil
 	case errors.As(err, &ue):
-		return fmt.Sprintf(msgBadArgs, cmd.name, ue.reason, cmd.usage, cmd.example), nil
+		return fmt.Sprintf(msgBadArgs, cmd.name, ue.reason, cmd.usage, cmd.exampleIn(r)), nil
 	}
 	return reply, err
 }
@@ -302,7 +302,7 @@ func (b *Bot) notUnderstood(r *request) string {
 	}
 	if c := b.nearest(r.line, r.who.Role); c != nil {
 		sb.WriteString("\n\n")
-		fmt.Fprintf(&sb, msgDidYouMean, c.name, c.usage, c.example)
+		fmt.Fprintf(&sb, msgDidYouMean, c.name, c.usage, c.exampleIn(r))
 	}
 	if r.who.Role == campaign.RoleSecretary {
 		sb.WriteString("\n\n" + fmt.Sprintf(msgSaySentence, sayExamples(r, 2)))

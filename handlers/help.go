@@ -63,7 +63,7 @@ func (b *Bot) commandLines(r *request, kinds []campaign.Role, keep func(*command
 				continue
 			}
 		}
-		lines = append(lines, fmt.Sprintf("- **%s** %s，例：%s", c.name, c.summary, c.example))
+		lines = append(lines, fmt.Sprintf("- **%s** %s，例：%s", c.name, c.summary, c.exampleIn(r)))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -78,7 +78,7 @@ func sayExamples(r *request, n int) string {
 			continue
 		}
 		if st.Open(r.today) || len(out) < n {
-			out = append(out, "「"+d.Says+"」")
+			out = append(out, "「"+r.street.Says(d)+"」")
 		}
 	}
 	return strings.Join(out, "、")
@@ -103,7 +103,7 @@ func (b *Bot) nextOwed(r *request, n int) (string, error) {
 			fmt.Fprintf(&sb, "\n还有 %d 项，发「%s」查看全部。", len(owes)-n, r.who.Community)
 			break
 		}
-		how := is.Def.Example
+		how := r.street.Example(is.Def)
 		if is.Def.Kind == campaign.KindPhotos {
 			how = fmt.Sprintf(msgPhotosHowToFile, b.Config.BotName)
 		}

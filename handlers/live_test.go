@@ -194,3 +194,28 @@ func TestWelcomeWithoutPhotoStep(t *testing.T) {
 		t.Errorf("welcome of a street without photos:\n%s", welcome)
 	}
 }
+
+// TestExamplesFollowThePlan: in a plan moved to March 2026, the examples the bot gives
+// carry days of that plan, and the example copied as it is files.
+func TestExamplesFollowThePlan(t *testing.T) {
+	h := newHarness(t)
+	st := &h.bot.Config.Streets[0]
+	from := time.Date(2021, 7, 5, 0, 0, 0, 0, campaign.Shanghai)
+	shift := int(time.Date(2026, 3, 9, 0, 0, 0, 0, campaign.Shanghai).Sub(from).Hours() / 24)
+	for i := range st.Steps {
+		if !st.Steps[i].Start.IsZero() {
+			st.Steps[i].Start = st.Steps[i].Start.AddDays(shift)
+		}
+		st.Steps[i].Due = st.Steps[i].Due.AddDays(shift)
+	}
+	st.Index()
+	training, _ := st.Step(campaign.ItemTraining)
+	h.now = training.Due.Time().Add(9 * time.Hour) // the training's last day, 09:00
+	example := "培训 已参加 " + training.Start.String()
+	h.run([]step{
+		{who: "cuihong", text: "培训怎么报？", want: []string{example}, not: []string{"7月6日"}},
+		{who: "cuihong", text: "帮助", not: []string{"7月"}},
+		{who: "luolimei", text: "帮助", want: []string{"例：提醒计划 " + campaign.DateOf(h.now).String()}, not: []string{"7月"}},
+		{who: "cuihong", text: example, want: []string{"已登记"}},
+	})
+}

@@ -247,7 +247,7 @@ func howToFile(r *request, d *campaign.Def) string {
 	if st, ok := r.street.Step(d.ID); ok && !st.Due.IsZero() {
 		due = fmt.Sprintf(msgHowDue, st.Due)
 	}
-	return fmt.Sprintf(msgHowToFile, d.Label, d.Usage, d.Example, due) + "\n\n" + msgNothingStored
+	return fmt.Sprintf(msgHowToFile, d.Label, d.Usage, r.street.Example(d), due) + "\n\n" + msgNothingStored
 }
 
 // doneOnly are what people write instead of a summary's text: 「已经写好了」「已完成」.
@@ -289,7 +289,7 @@ func (b *Bot) readDone(r *request, d *campaign.Def) (campaign.Value, error) {
 		said = said || strings.Contains(text, w)
 	}
 	if !said {
-		return campaign.Value{}, badf("是已经完成了吗？请写「%s」", d.Example)
+		return campaign.Value{}, badf("是已经完成了吗？请写「%s」", r.street.Example(d))
 	}
 	if st, ok := r.street.Step(d.ID); ok && d.Dated && !dated && st.Overdue(r.today) {
 		return campaign.Value{}, badf("截止日期%s已过，请写上是哪天完成的", st.Due)

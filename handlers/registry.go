@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -18,6 +19,9 @@ type command struct {
 	roles   []campaign.Role
 	usage   string
 	example string
+	// ahead: a day in a non-filing example (提醒计划 7月5日, 请假 … 到7月20日) becomes the
+	// asker's today plus ahead days.
+	ahead   int
 	summary string
 	run     func(r *request) (string, error)
 	// asks: the command only reads — running it twice is harmless (see Bot.Question).
@@ -38,6 +42,21 @@ var (
 func (c *command) allows(role campaign.Role) bool { return slices.Contains(c.roles, role) }
 
 func (c *command) words() []string { return append([]string{c.name}, c.aliases...) }
+
+// exampleIn is c's example for r: a filing's sample day moved into the street's plan,
+// another command's to the asker's today (plus c.ahead days).
+func (c *command) exampleIn(r *request) string {
+	switch {
+	case c.item != nil && r.street != nil:
+		return r.street.Example(c.item)
+	case r.today.IsZero():
+		return c.example
+	}
+	return sampleDay.ReplaceAllString(c.example, r.today.AddDays(c.ahead).String())
+}
+
+// sampleDay is a day as the examples write it: 7月5日.
+var sampleDay = regexp.MustCompile(`\d{1,2}月\d{1,2}日`)
 
 // registry builds the command table: one filing command per item of the item table
 // (photos are sent, not typed), one approval per reviewed item, then the rest.
