@@ -160,7 +160,16 @@ func missingAll(r *request, ss *campaign.StreetState) string {
 // 11 项），最早的：⏰领导小组、⏰会员、⏰会员小组……」.
 func owesLine(cs *campaign.CommunityState) string {
 	owes := cs.Owes()
-	var words []string
+	words := owedWords(owes)
+	if len(words) > manyOwed {
+		return fmt.Sprintf("**%s**：未报 %d 项（⏰ 逾期 %d 项），最早的：%s……", cs.Name, len(owes), cs.Late, strings.Join(words[:3], "、"))
+	}
+	return fmt.Sprintf("**%s**：%s", cs.Name, strings.Join(words, "、"))
+}
+
+// owedWords names the items owed by their first word, returned ones and late ones marked.
+func owedWords(owes []*campaign.ItemState) []string {
+	words := make([]string, 0, len(owes))
 	for _, is := range owes {
 		w := is.Def.Words[0]
 		if is.Status == campaign.StatusReturned {
@@ -171,10 +180,7 @@ func owesLine(cs *campaign.CommunityState) string {
 		}
 		words = append(words, w)
 	}
-	if len(words) > manyOwed {
-		return fmt.Sprintf("**%s**：未报 %d 项（⏰ 逾期 %d 项），最早的：%s……", cs.Name, len(owes), cs.Late, strings.Join(words[:3], "、"))
-	}
-	return fmt.Sprintf("**%s**：%s", cs.Name, strings.Join(words, "、"))
+	return words
 }
 
 // missingOf lists what one community owes now, late items marked, in step order.
@@ -184,17 +190,7 @@ func (b *Bot) missingOf(r *request, community string) (string, error) {
 		return "", err
 	}
 	cs := r.street.Judge(community, rec, r.today)
-	var words []string
-	for _, is := range cs.Owes() {
-		w := is.Def.Words[0]
-		if is.Status == campaign.StatusReturned {
-			w += "（被退回）"
-		}
-		if is.Late {
-			w = "⏰" + w
-		}
-		words = append(words, w)
-	}
+	words := owedWords(cs.Owes())
 	if len(words) == 0 {
 		return fmt.Sprintf(msgMissingOfNone, community, r.today, community), nil
 	}
