@@ -51,7 +51,7 @@ func (b *Bot) filer(d *campaign.Def) func(r *request) (string, error) {
 		}
 		if held, ok := b.implausible(r, d, rec, f); ok {
 			if err := b.hold(r, f); err != nil {
-				return b.filedBefore(r, held, err)
+				return b.filedBefore(r, f.Version, held, err)
 			}
 			return held, nil
 		}
@@ -139,30 +139,58 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	}
 	answer := sb.String()
 
-	if err := b.Filings.SaveAnswered(r.ctx, f, answer); err != nil {
-		return b.filedBefore(r, answer, fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err))
+	// The notice is kept with the answer: the same message handled again (the process
+	// died before queueing it) queues it then, unless the first handling did.
+	kept := answer
+	if notice != "" {
+		kept += noticeSep + notice
+	}
+	if err := b.Filings.SaveAnswered(r.ctx, f, kept); err != nil {
+		return b.filedBefore(r, f.Version, answer, fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err))
 	}
 	r.answered = f.Version == version(r)
 	b.Log.InfoContext(r.ctx, "filed", "street", r.street.ID, "community", f.Community, "item", f.Item, "by", r.who.UserID)
-	if notice != "" {
-		b.tellOffice(r, notice)
-	}
+	b.tellOfficeOnce(r, f.Version, notice)
 	return answer, nil
+}
+
+// noticeSep parts the answer kept with a filing from the office's notice it owes.
+const noticeSep = "\x1e"
+
+// tellOfficeOnce queues notice (if any) for the office and marks the version noticed.
+func (b *Bot) tellOfficeOnce(r *request, version, notice string) {
+	if notice == "" || !b.tellOffice(r, notice) {
+		return
+	}
+	if err := b.Filings.MarkNoticed(r.ctx, r.street.ID, version); err != nil {
+		b.Log.WarnContext(r.ctx, "marking the office's notice queued failed; a retry may queue it again", "err", err)
+	}
 }
 
 // filedBefore answers a message whose filing was saved or held before (err matches
 // storage.ErrFiledBefore; any other err is returned): with the answer the first saving
 // kept, else with answer (the message ledger then keeps the first handling's).
-func (b *Bot) filedBefore(r *request, answer string, err error) (string, error) {
+func (b *Bot) filedBefore(r *request, version, answer string, err error) (string, error) {
 	var fb *storage.FiledBefore
 	if !errors.As(err, &fb) {
 		return "", err
 	}
-	if fb.Answer != "" {
-		r.answered, r.repeat = true, true
-		return fb.Answer, nil
+	if fb.Answer == "" {
+		return answer, nil
 	}
-	return answer, nil
+	r.answered, r.repeat = true, true
+	first, notice, owes := strings.Cut(fb.Answer, noticeSep)
+	if owes {
+		// The first handling may have died between the save and the notice.
+		queued, err := b.Filings.NoticeQueued(r.ctx, r.street.ID, version)
+		if err != nil {
+			b.Log.WarnContext(r.ctx, "reading whether the office was told failed; telling it", "err", err)
+		}
+		if !queued {
+			b.tellOfficeOnce(r, version, notice)
+		}
+	}
+	return first, nil
 }
 
 // refiled says what becomes of the office's review, and the notice to the office when a

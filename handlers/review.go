@@ -158,7 +158,7 @@ func (b *Bot) tellCommunity(r *request, community, note string) string {
 }
 
 // tellOffice queues note for the street's groups, @-mentioning the office.
-func (b *Bot) tellOffice(r *request, note string) {
+func (b *Bot) tellOffice(r *request, note string) bool {
 	people, err := b.people(r)
 	if err != nil {
 		b.Log.WarnContext(r.ctx, "listing the office failed", "err", err)
@@ -168,7 +168,7 @@ func (b *Bot) tellOffice(r *request, note string) {
 	for _, g := range r.street.Groups {
 		msgs = append(msgs, storage.OutMsg{Street: r.street.ID, ChatID: g.ChatID, Text: note, Mentions: people.Office(), Created: r.now})
 	}
-	b.enqueue(r, msgs)
+	return b.enqueue(r, msgs)
 }
 
 // enqueue puts notices in the street's outbox, whence they are delivered within the

@@ -31,6 +31,11 @@ type Filings interface {
 	// message handled again) gets it back in a *FiledBefore, so that every handling of
 	// one message answers as the first did without a record of its own.
 	SaveAnswered(ctx context.Context, f campaign.Filing, answer string) error
+	// NoticeQueued reports whether MarkNoticed was called for the version; MarkNoticed
+	// records (for a day) that the office's notice about it is queued, so that the same
+	// message handled again queues the notice only if the first handling did not.
+	NoticeQueued(ctx context.Context, street, version string) (bool, error)
+	MarkNoticed(ctx context.Context, street, version string) error
 	// SaveReview stores the office's decision on one version of a filing (never undone
 	// by 撤销), with raw as typed, in one atomic step.
 	SaveReview(ctx context.Context, street, community string, rv campaign.Review, raw string) error
@@ -137,6 +142,23 @@ type FiledBefore struct {
 
 func (e *FiledBefore) Error() string        { return ErrFiledBefore.Error() }
 func (e *FiledBefore) Is(target error) bool { return target == ErrFiledBefore }
+
+// NoticeQueued implements Filings.
+func (r *Redis) NoticeQueued(ctx context.Context, street, version string) (bool, error) {
+	n, err := r.c.Exists(ctx, r.k.noticed(street, version)).Result()
+	if err != nil {
+		return false, fmt.Errorf("storage: notice of %s: %w", version, err)
+	}
+	return n == 1, nil
+}
+
+// MarkNoticed implements Filings.
+func (r *Redis) MarkNoticed(ctx context.Context, street, version string) error {
+	if err := r.c.Set(ctx, r.k.noticed(street, version), "1", 24*time.Hour).Err(); err != nil {
+		return fmt.Errorf("storage: mark the notice of %s: %w", version, err)
+	}
+	return nil
+}
 
 // onceToken names one call that saves or holds a version (see saveScript).
 func onceToken() string { return strconv.FormatUint(rand.Uint64(), 36) }

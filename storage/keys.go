@@ -40,6 +40,9 @@ import (
 //	                                        "msg:<msgid>") was saved or held for 「确认」, so the
 //	                                        same message handled again files and holds nothing,
 //	                                        whatever was filed or undone in between
+//	P{st}:noticed:<version>         STRING  "1", EX 1 day: the office's notice about that version
+//	                                        (a refiling of a reviewed one) is queued, so the
+//	                                        same message handled again queues it only if not
 //	P{st}:seq                       STRING  counter, INCR by every change of a community's record
 //	P{st}:changed                   ZSET    community scored by the seq of its last change
 //	                                        (filing, review, undo, photo, exemption): Records reads again
@@ -144,19 +147,20 @@ func (k keys) hist(st, community string, item campaign.Item) string {
 	return k.street(st) + ":hist:" + community + ":" + string(item)
 }
 
-func (k keys) undo(st, community string) string { return k.street(st) + ":undo:" + community }
-func (k keys) text(st, community string) string { return k.street(st) + ":text:" + community }
-func (k keys) seq(st string) string             { return k.street(st) + ":seq" }
-func (k keys) changed(st string) string         { return k.street(st) + ":changed" }
-func (k keys) confirm(st, uid string) string    { return k.street(st) + ":confirm:" + uid }
-func (k keys) undone(st, token string) string   { return k.street(st) + ":undone:" + token }
-func (k keys) once(st, version string) string   { return k.street(st) + ":once:" + version }
-func (k keys) log(st string) string             { return k.street(st) + ":log" }
-func (k keys) bind(st string) string            { return k.street(st) + ":bind" }
-func (k keys) bindreq(st string) string         { return k.street(st) + ":bindreq" }
-func (k keys) bindreqUser(st string) string     { return k.street(st) + ":bindreq:user" }
-func (k keys) bindreqExp(st string) string      { return k.street(st) + ":bindreq:exp" }
-func (k keys) msg(id string) string             { return k.prefix + "msg:" + id }
+func (k keys) undo(st, community string) string  { return k.street(st) + ":undo:" + community }
+func (k keys) text(st, community string) string  { return k.street(st) + ":text:" + community }
+func (k keys) seq(st string) string              { return k.street(st) + ":seq" }
+func (k keys) changed(st string) string          { return k.street(st) + ":changed" }
+func (k keys) confirm(st, uid string) string     { return k.street(st) + ":confirm:" + uid }
+func (k keys) undone(st, token string) string    { return k.street(st) + ":undone:" + token }
+func (k keys) once(st, version string) string    { return k.street(st) + ":once:" + version }
+func (k keys) noticed(st, version string) string { return k.street(st) + ":noticed:" + version }
+func (k keys) log(st string) string              { return k.street(st) + ":log" }
+func (k keys) bind(st string) string             { return k.street(st) + ":bind" }
+func (k keys) bindreq(st string) string          { return k.street(st) + ":bindreq" }
+func (k keys) bindreqUser(st string) string      { return k.street(st) + ":bindreq:user" }
+func (k keys) bindreqExp(st string) string       { return k.street(st) + ":bindreq:exp" }
+func (k keys) msg(id string) string              { return k.prefix + "msg:" + id }
 
 func (k keys) outQ(st string) string      { return k.street(st) + ":out:q" }
 func (k keys) outDue() string             { return k.prefix + "out:due" }
