@@ -282,13 +282,17 @@ const (
 
 // confirm carries out what the speaker was asked to confirm.
 func (b *Bot) confirm(r *request) (string, error) {
-	c, err := b.Confirmations.Take(r.ctx, r.street.ID, r.who.UserID, r.now)
+	// What is held stays held until it is done: a 「确认」 whose saving fails (or whose
+	// process dies) can be sent again. The same 「确认」 handled twice saves and undoes
+	// once (once per message); another one after a failed Drop stores the same value again.
+	c, err := b.Confirmations.Peek(r.ctx, r.street.ID, r.who.UserID, r.now)
 	if err != nil {
-		return "", fmt.Errorf("take confirmation: %w", err)
+		return "", fmt.Errorf("read confirmation: %w", err)
 	}
 	if c == nil {
 		return msgNothingToConfirm, nil
 	}
+	var reply string
 	switch c.Kind {
 	case confirmFile:
 		f := *c.Filing
@@ -297,11 +301,20 @@ func (b *Bot) confirm(r *request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return b.save(r, f.Item.Def(), rec, f)
+		if reply, err = b.save(r, f.Item.Def(), rec, f); err != nil {
+			return "", err
+		}
 	case confirmUndo:
-		return b.doUndo(r, c.Stamp)
+		if reply, err = b.doUndo(r, c.Stamp); err != nil {
+			return "", err
+		}
+	default:
+		reply = msgNothingToConfirm
 	}
-	return msgNothingToConfirm, nil
+	if err := b.Confirmations.Drop(r.ctx, r.street.ID, r.who.UserID, c); err != nil {
+		b.Log.WarnContext(r.ctx, "the confirmed filing is still held; a second 「确认」 changes nothing", "err", err)
+	}
+	return reply, nil
 }
 
 func (b *Bot) readText(r *request, d *campaign.Def) (campaign.Value, string, error) {

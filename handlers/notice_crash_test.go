@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"huanjie/bot"
+	"huanjie/campaign"
 	"huanjie/storage"
 )
 
@@ -72,4 +74,34 @@ func TestRefilingNoticedOnce(t *testing.T) {
 	if n := len(h.notices()); n != 1 {
 		t.Errorf("%d notices for one refiling handled twice, want 1", n)
 	}
+}
+
+// failingSaves fails every save while on.
+type failingSaves struct {
+	storage.Filings
+	on bool
+}
+
+func (f *failingSaves) SaveAnswered(ctx context.Context, fl campaign.Filing, answer string) error {
+	if f.on {
+		return errors.New("redis: connection reset")
+	}
+	return f.Filings.SaveAnswered(ctx, fl, answer)
+}
+
+// TestConfirmSurvivesAFailedSave: a 「确认」 whose saving fails leaves the filing held, so
+// the 「确认」 sent again saves it; before, the first 「确认」 had already taken it away and
+// the second was told 「没有待确认」.
+func TestConfirmSurvivesAFailedSave(t *testing.T) {
+	h := newHarness(t)
+	fs := &failingSaves{Filings: h.bot.Filings}
+	h.bot.Filings = fs
+	h.run([]step{{who: "yudunfu", text: "会员 101 人口 2001", want: []string{"还没有保存"}}})
+	fs.on = true
+	if got := h.say("yudunfu", "确认"); strings.Contains(got, "已登记") {
+		t.Fatalf("saved although the store failed:\n%s", got)
+	}
+	fs.on = false
+	h.run([]step{{who: "yudunfu", text: "确认", want: []string{"**太平社区 · 会员数和总人口** 已登记", "总人口 2001 人"}}})
+	h.run([]step{{who: "yudunfu", text: "确认", want: []string{"没有"}}})
 }

@@ -21,6 +21,8 @@ type Confirmation struct {
 	Raw     string           `json:"raw,omitempty"`  // the filing's message as typed
 	Stamp   string           `json:"stamp,omitempty"`
 	Expires time.Time        `json:"expires"`
+
+	held string // as stored, for Drop
 }
 
 // Confirmations keeps, per person, the one thing awaiting their 「确认」.
@@ -28,8 +30,11 @@ type Confirmations interface {
 	// Hold keeps c for userid, replacing anything held before; a filing's version is held
 	// once (a *FiledBefore when it was saved or held before, nothing changed).
 	Hold(ctx context.Context, street, userid string, c Confirmation) error
-	// Take removes and returns what userid has held, nil when nothing or expired by now.
-	Take(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error)
+	// Peek returns what userid has held, nil when nothing or expired by now; it stays
+	// held until Drop, so a 「确认」 whose saving fails can be sent again.
+	Peek(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error)
+	// Drop removes c, as Peek returned it, unless something else is held since.
+	Drop(ctx context.Context, street, userid string, c *Confirmation) error
 }
 
 var _ Confirmations = (*Redis)(nil)
@@ -75,28 +80,39 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return {1}
 `)
 
-// KEYS confirm
-var takeScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then redis.call('DEL', KEYS[1]) end
-return v
-`)
-
-// Take implements Confirmations.
-func (r *Redis) Take(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error) {
-	js, err := takeScript.Run(ctx, r.c, []string{r.k.confirm(street, userid)}).Text()
+// Peek implements Confirmations.
+func (r *Redis) Peek(ctx context.Context, street, userid string, now time.Time) (*Confirmation, error) {
+	js, err := r.c.Get(ctx, r.k.confirm(street, userid)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("storage: take confirmation of %s: %w", userid, err)
+		return nil, fmt.Errorf("storage: read the confirmation of %s: %w", userid, err)
 	}
 	var c Confirmation
 	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		return nil, fmt.Errorf("storage: take confirmation of %s: %w", userid, err)
+		return nil, fmt.Errorf("storage: read the confirmation of %s: %w", userid, err)
 	}
 	if !now.Before(c.Expires) {
 		return nil, nil
 	}
+	c.held = js
 	return &c, nil
+}
+
+// KEYS confirm; ARGV what Peek read. Deletes only that: a later Hold is kept.
+var dropScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`)
+
+// Drop implements Confirmations.
+func (r *Redis) Drop(ctx context.Context, street, userid string, c *Confirmation) error {
+	if c == nil || c.held == "" {
+		return nil
+	}
+	if err := dropScript.Run(ctx, r.c, []string{r.k.confirm(street, userid)}, c.held).Err(); err != nil {
+		return fmt.Errorf("storage: drop the confirmation of %s: %w", userid, err)
+	}
+	return nil
 }

@@ -831,7 +831,7 @@ func testOnceByMessage(t *testing.T, r *Redis) {
 	if err := r.Hold(ctx, street, "sec", held("msg:m3", "130")); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
 		t.Fatalf("m3 held after it was saved: %v, want the first answer", err)
 	}
-	if c, err := r.Take(ctx, street, "sec", t0); err != nil || c == nil || c.Filing.Version != "msg:h2" {
+	if c, err := r.Peek(ctx, street, "sec", t0); err != nil || c == nil || c.Filing.Version != "msg:h2" {
 		t.Fatalf("held after h1, h2, h1 again, m1 again: %+v, %v; want h2", c, err)
 	}
 }
