@@ -215,7 +215,7 @@ func (b *Bot) away(r *request) (string, error) {
 	}
 	name = strings.TrimRight(strings.TrimSpace(name), " 到至从自起:：，,")
 	if name == "" {
-		return "", badf(msgAwayWho)
+		return "", badf(msgAwayWho, r.today.AddDays(7))
 	}
 	p, err := b.secretaryNamed(r, people, name)
 	if f := strings.Fields(name); err != nil && len(ds) == 0 && len(f) > 1 {
@@ -277,9 +277,9 @@ func leaveDays(r *request, ds []reader.Date) (from, until campaign.Date, err err
 	case len(ds) == 2 && ds[0].Role == reader.Start && ds[1].Role == reader.End:
 		from, until = ds[0].Day, ds[1].Day
 	case len(ds) >= 2:
-		return from, until, badf(msgAwaySeveral)
+		return from, until, badf(msgAwaySeveral, r.today.AddDays(7), r.today.AddDays(2), r.today.AddDays(7))
 	default:
-		return from, until, badf(msgAwayUntil)
+		return from, until, badf(msgAwayUntil, r.today.AddDays(7), r.today.AddDays(2), r.today.AddDays(7))
 	}
 	for _, d := range ds {
 		if err := inCampaign(r, d); err != nil {
@@ -359,10 +359,11 @@ const (
 	msgNoExemptions      = "现在没有免报的事项。"
 	msgExemptionList     = "**%s免报的事项**（%d 项）"
 
-	msgAwayOff         = "请假功能没有启用。"
-	msgAwayWho         = "请先写请假人的姓名，例如「请假 崔宏 到7月20日」"
-	msgAwaySeveral     = "写了几个日期，不知道请假到哪一天，请写「到7月20日」或「7月12日到7月20日」"
-	msgAwayUntil       = "请写请假到哪一天，例如「请假 崔宏 到7月20日」或「请假 崔宏 7月12日到7月20日」"
+	msgAwayOff = "请假功能没有启用。"
+	// The days in these examples are the asker's today plus a few (「到%s」).
+	msgAwayWho         = "请先写请假人的姓名，例如「请假 崔宏 到%s」"
+	msgAwaySeveral     = "写了几个日期，不知道请假到哪一天，请写「到%s」或「%s到%s」"
+	msgAwayUntil       = "请写请假到哪一天，例如「请假 崔宏 到%s」或「请假 崔宏 %s到%s」"
 	msgAwayPast        = "%s已经过去了，请写请假到哪一天（今天或以后）"
 	msgAwayBackwards   = "请假从%s到%s，结束早于开始"
 	msgAwayTooLong     = "请假从%s到%s，超过了 %d 天，请核对日期"

@@ -219,3 +219,13 @@ func TestExamplesFollowThePlan(t *testing.T) {
 		{who: "cuihong", text: example, want: []string{"已登记"}},
 	})
 }
+
+// TestLeaveRefusalsShowDaysAhead: 请假's refusals give examples from the asker's today
+// (7月5日), not fixed sample days.
+func TestLeaveRefusalsShowDaysAhead(t *testing.T) {
+	h := newHarness(t)
+	h.run([]step{
+		{who: "luolimei", text: "请假 崔宏", want: []string{"例如「请假 崔宏 到7月12日」或「请假 崔宏 7月7日到7月12日」"}, not: []string{"7月20日"}},
+		{who: "luolimei", text: "请假 到7月9日", want: []string{"请先写请假人的姓名，例如「请假 崔宏 到7月12日」"}},
+	})
+}
