@@ -18,12 +18,7 @@ import (
 // first one is still on its way; every copy runs once the stall ends. The old SET NX then
 // found its own key and called the message a duplicate; the ledger must call it ours.
 func TestBeginMsgThroughAStall(t *testing.T) {
-	proxy := testredis.Stall(t)
-	c := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ReadTimeout: 400 * time.Millisecond,
-		MaxRetries: 10, MinRetryBackoff: 50 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond})
-	defer c.Close()
-	_, prefix := testredis.Client(t)
-	r := NewRedis(c, prefix)
+	r, c, proxy, prefix := throughAStall(t)
 	ctx := context.Background()
 	warmPool(t, c, prefix)
 
@@ -53,6 +48,19 @@ func TestBeginMsgThroughAStall(t *testing.T) {
 
 // warmPool fills the client's pool with idle connections, as a busy bot's pool is, so a
 // retry goes out at once on another connection instead of dialling.
+// throughAStall is a store whose client goes through a proxy that can stall, with a read
+// timeout shorter than a stall and retries, so that go-redis sends a command again while
+// its first copy is held: what a stalled Redis does to a script.
+func throughAStall(t *testing.T) (*Redis, *redis.Client, *testredis.Staller, string) {
+	t.Helper()
+	proxy := testredis.Stall(t)
+	c := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ReadTimeout: 400 * time.Millisecond,
+		MaxRetries: 10, MinRetryBackoff: 50 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond})
+	t.Cleanup(func() { c.Close() })
+	_, prefix := testredis.Client(t)
+	return NewRedis(c, prefix), c, proxy, prefix
+}
+
 func warmPool(t *testing.T, c *redis.Client, prefix string) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -98,12 +106,7 @@ func TestBeginMsgDeadlineDuringAStall(t *testing.T) {
 // timeout are re-sent by go-redis on another connection after the first already ran; each
 // happens once all the same: no second history entry, no second filing taken back.
 func TestFilingThroughAStall(t *testing.T) {
-	proxy := testredis.Stall(t)
-	c := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ReadTimeout: 400 * time.Millisecond,
-		MaxRetries: 10, MinRetryBackoff: 50 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond})
-	defer c.Close()
-	_, prefix := testredis.Client(t)
-	r := NewRedis(c, prefix)
+	r, c, proxy, prefix := throughAStall(t)
 	ctx := context.Background()
 	for i, total := range []string{"100", "120"} {
 		f := filing("大辛", campaign.ItemMembers, total, t0.Add(time.Duration(i)*time.Minute))

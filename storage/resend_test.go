@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"huanjie/campaign"
 	"huanjie/internal/testredis"
 )
@@ -20,12 +18,7 @@ import (
 // called a duplicate of itself, whose file the caller would then remove), a deleted
 // photo reported as deleted.
 func TestWritesThroughAStall(t *testing.T) {
-	proxy := testredis.Stall(t)
-	c := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ReadTimeout: 400 * time.Millisecond,
-		MaxRetries: 10, MinRetryBackoff: 50 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond})
-	defer c.Close()
-	_, prefix := testredis.Client(t)
-	r := NewRedis(c, prefix)
+	r, c, proxy, prefix := throughAStall(t)
 	direct := NewRedis(testredis.Client(t)) // the same keys without the proxy
 	direct.k = r.k
 	ctx := context.Background()
