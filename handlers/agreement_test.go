@@ -42,6 +42,20 @@ func (l *recLinks) Keep(name string, write func(io.Writer) error) (string, int64
 	return "https://files.example/" + name, int64(buf.Len()), nil
 }
 
+// daxinToElection: 大辛 files every item up to its election, its candidates approved.
+var daxinToElection = []step{
+	{who: "cuihong", text: "领导小组 组长 崔宏", at: "2021-06-15"},
+	{who: "cuihong", text: "会员 320 人口 6200", at: "2021-06-28"},
+	{who: "cuihong", text: "会员小组 已划分"},
+	{who: "cuihong", text: "联系户 已建立"},
+	{who: "cuihong", text: "培训 已参加 7月2日", at: "2021-07-02"},
+	{who: "cuihong", text: "代表 50"},
+	{who: "cuihong", text: "公示 7月2日"},
+	{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
+	{who: "luolimei", text: "初审通过 大辛"},
+	{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-06"},
+}
+
 // TestViewsAgree builds one campaign state through the chat and checks that every view
 // renders the same judgement of it: 进度, the community cards, 哪些社区还没报 (all and
 // per item), 催一下, the scheduled nudges and late summaries, the workbook, the chart's
@@ -51,18 +65,8 @@ func TestViewsAgree(t *testing.T) {
 	h := withScheduler(newHarness(t))
 	links := &recLinks{}
 	h.bot.Links = links
-	h.run([]step{
-		// 大辛 does everything up to the election, approved; 3 of 6 photos.
-		{who: "cuihong", text: "领导小组 组长 崔宏", at: "2021-06-15"},
-		{who: "cuihong", text: "会员 320 人口 6200", at: "2021-06-28"},
-		{who: "cuihong", text: "会员小组 已划分"},
-		{who: "cuihong", text: "联系户 已建立"},
-		{who: "cuihong", text: "培训 已参加 7月2日", at: "2021-07-02"},
-		{who: "cuihong", text: "代表 50"},
-		{who: "cuihong", text: "公示 7月2日"},
-		{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
-		{who: "luolimei", text: "初审通过 大辛"},
-		{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-06"},
+	// 大辛 does everything up to the election, approved; 3 of 6 photos.
+	h.run(append(slices.Clone(daxinToElection), []step{
 		{who: "luolimei", text: "批复 大辛"},
 		// 柳杭 files too few members (a problem) and its leading group.
 		{who: "zhuxunyan", text: "领导小组 组长 朱训岩", at: "2021-06-18"},
@@ -74,7 +78,7 @@ func TestViewsAgree(t *testing.T) {
 		{who: "yudunfu", text: "领导小组 组长 于敦富", at: "2021-06-25"},
 		// 凤凰园 holds a 会员大会 instead of electing representatives: excused.
 		{who: "luolimei", text: "免报 凤凰园 代表 会员大会代替", at: "2021-07-05", want: []string{"已登记免报"}},
-	})
+	}...))
 	ctx := context.Background()
 	for i := range 3 {
 		p := storage.Photo{Hash: fmt.Sprint("h", i), Name: fmt.Sprint(i, ".jpg"), By: "cuihong", At: h.now}
@@ -454,19 +458,8 @@ func TestNextStepAgrees(t *testing.T) {
 	st := &h.bot.Config.Streets[0]
 	slices.SortStableFunc(st.Steps, func(a, b campaign.Step) int { return a.Phase - b.Phase })
 	st.Index()
-	h.run([]step{
-		{who: "cuihong", text: "领导小组 组长 崔宏", at: "2021-06-15"},
-		{who: "cuihong", text: "会员 320 人口 6200", at: "2021-06-28"},
-		{who: "cuihong", text: "会员小组 已划分"},
-		{who: "cuihong", text: "联系户 已建立"},
-		{who: "cuihong", text: "培训 已参加 7月2日", at: "2021-07-02"},
-		{who: "cuihong", text: "代表 50"},
-		{who: "cuihong", text: "公示 7月2日"},
-		{who: "cuihong", text: "候选人 会长 崔宏 副会长 王芳 秘书长 李丽"},
-		{who: "luolimei", text: "初审通过 大辛"},
-		{who: "cuihong", text: "选举 7月6日 会长 崔宏 副会长 王芳 秘书长 李丽 理事会 11人", at: "2021-07-06"},
-		{who: "quxin", text: "哪些社区还没报", want: []string{"下一项：换届总结，7月10日开始，7月20日截止。"}},
-	})
+	h.run(append(slices.Clone(daxinToElection),
+		step{who: "quxin", text: "哪些社区还没报", want: []string{"下一项：换届总结，7月10日开始，7月20日截止。"}}))
 	srv := &dashboard.Server{Config: h.bot.Config, Filings: h.store, Photos: h.store, Bindings: h.store, Token: "t",
 		Clock: h.bot.Clock, Memo: h.bot.Memo}
 	w := httptest.NewRecorder()
