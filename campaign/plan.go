@@ -464,6 +464,9 @@ func (s *Street) Example(d *Def) string { return s.sampled(d, d.Example) }
 // Says: see Example.
 func (s *Street) Says(d *Def) string { return s.sampled(d, d.Says) }
 
+// OnDay writes every day of an example's text (7月20日) as day.
+func OnDay(text string, day Date) string { return sampleDay.ReplaceAllString(text, day.String()) }
+
 func (s *Street) sampled(d *Def, text string) string {
 	if s == nil {
 		return text

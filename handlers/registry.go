@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 
@@ -52,11 +51,8 @@ func (c *command) exampleIn(r *request) string {
 	case r.today.IsZero():
 		return c.example
 	}
-	return sampleDay.ReplaceAllString(c.example, r.today.AddDays(c.ahead).String())
+	return campaign.OnDay(c.example, r.today.AddDays(c.ahead))
 }
-
-// sampleDay is a day as the examples write it: 7月5日.
-var sampleDay = regexp.MustCompile(`\d{1,2}月\d{1,2}日`)
 
 // registry builds the command table: one filing command per item of the item table
 // (photos are sent, not typed), one approval per reviewed item, then the rest.
