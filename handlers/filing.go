@@ -141,11 +141,7 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 
 	// The notice is kept with the answer: the same message handled again (the process
 	// died before queueing it) queues it then, unless the first handling did.
-	kept := answer
-	if notice != "" {
-		kept += noticeSep + notice
-	}
-	if err := b.Filings.SaveAnswered(r.ctx, f, kept); err != nil {
+	if err := b.Filings.SaveAnswered(r.ctx, f, answer, notice); err != nil {
 		return b.filedBefore(r, f.Version, answer, fmt.Errorf("save %s/%s/%s: %w", r.street.ID, f.Community, f.Item, err))
 	}
 	r.answered = f.Version == version(r)
@@ -153,9 +149,6 @@ func (b *Bot) save(r *request, d *campaign.Def, rec *campaign.Record, f campaign
 	b.tellOfficeOnce(r, f.Version, notice)
 	return answer, nil
 }
-
-// noticeSep parts the answer kept with a filing from the office's notice it owes.
-const noticeSep = "\x1e"
 
 // tellOfficeOnce queues notice (if any) for the office and marks the version noticed.
 func (b *Bot) tellOfficeOnce(r *request, version, notice string) {
@@ -179,18 +172,17 @@ func (b *Bot) filedBefore(r *request, version, answer string, err error) (string
 		return answer, nil
 	}
 	r.answered, r.repeat = true, true
-	first, notice, owes := strings.Cut(fb.Answer, noticeSep)
-	if owes {
+	if fb.Notice != "" {
 		// The first handling may have died between the save and the notice.
 		queued, err := b.Filings.NoticeQueued(r.ctx, r.street.ID, version)
 		if err != nil {
 			b.Log.WarnContext(r.ctx, "reading whether the office was told failed; telling it", "err", err)
 		}
 		if !queued {
-			b.tellOfficeOnce(r, version, notice)
+			b.tellOfficeOnce(r, version, fb.Notice)
 		}
 	}
-	return first, nil
+	return fb.Answer, nil
 }
 
 // refiled says what becomes of the office's review, and the notice to the office when a

@@ -82,11 +82,11 @@ type failingSaves struct {
 	on bool
 }
 
-func (f *failingSaves) SaveAnswered(ctx context.Context, fl campaign.Filing, answer string) error {
+func (f *failingSaves) SaveAnswered(ctx context.Context, fl campaign.Filing, answer, notice string) error {
 	if f.on {
 		return errors.New("redis: connection reset")
 	}
-	return f.Filings.SaveAnswered(ctx, fl, answer)
+	return f.Filings.SaveAnswered(ctx, fl, answer, notice)
 }
 
 // TestConfirmSurvivesAFailedSave: a 「确认」 whose saving fails leaves the filing held, so

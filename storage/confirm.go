@@ -57,7 +57,7 @@ func (r *Redis) Hold(ctx context.Context, street, userid string, c Confirmation)
 			js, int64(time.Hour/time.Second), onceToken()).Slice()
 		if err == nil && len(res) == 2 {
 			answer, _ := res[1].(string)
-			err = &FiledBefore{Answer: answer}
+			err = filedBefore(answer)
 		}
 	}
 	if err != nil {

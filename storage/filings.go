@@ -29,8 +29,10 @@ type Filings interface {
 	// SaveAnswered is Save for a filing whose answer is known before it is stored: the
 	// answer is kept with the version's mark, and the same version saved again (the same
 	// message handled again) gets it back in a *FiledBefore, so that every handling of
-	// one message answers as the first did without a record of its own.
-	SaveAnswered(ctx context.Context, f campaign.Filing, answer string) error
+	// one message answers as the first did without a record of its own. notice (may be
+	// "") is the office's notice the saving owes; it comes back with the answer, for a
+	// handling that finds it not queued yet (NoticeQueued).
+	SaveAnswered(ctx context.Context, f campaign.Filing, answer, notice string) error
 	// NoticeQueued reports whether MarkNoticed was called for the version; MarkNoticed
 	// records (for a day) that the office's notice about it is queued, so that the same
 	// message handled again queues the notice only if the first handling did not.
@@ -136,8 +138,18 @@ var ErrFiledBefore = errors.New("this version was filed before; nothing changed"
 
 // FiledBefore is the error of a version saved or held before (see ErrFiledBefore).
 type FiledBefore struct {
-	// Answer is the answer the first saving was given (SaveAnswered), "" when none.
-	Answer string
+	// Answer is the answer the first saving was given (SaveAnswered), "" when none, and
+	// Notice the office's notice it owed.
+	Answer, Notice string
+}
+
+// noticeSep parts, in a once key, the answer kept from the notice owed.
+const noticeSep = "\x1e"
+
+// filedBefore is the FiledBefore of what a once key kept.
+func filedBefore(kept string) *FiledBefore {
+	answer, notice, _ := strings.Cut(kept, noticeSep)
+	return &FiledBefore{Answer: answer, Notice: notice}
 }
 
 func (e *FiledBefore) Error() string        { return ErrFiledBefore.Error() }
@@ -164,10 +176,15 @@ func (r *Redis) MarkNoticed(ctx context.Context, street, version string) error {
 func onceToken() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // Save implements Filings.
-func (r *Redis) Save(ctx context.Context, f campaign.Filing) error { return r.SaveAnswered(ctx, f, "") }
+func (r *Redis) Save(ctx context.Context, f campaign.Filing) error {
+	return r.SaveAnswered(ctx, f, "", "")
+}
 
 // SaveAnswered implements Filings.
-func (r *Redis) SaveAnswered(ctx context.Context, f campaign.Filing, answer string) error {
+func (r *Redis) SaveAnswered(ctx context.Context, f campaign.Filing, answer, notice string) error {
+	if notice != "" {
+		answer += noticeSep + notice
+	}
 	wrap := func(err error) error { return fmt.Errorf("storage: save filing %s/%s: %w", f.Community, f.Item, err) }
 	if err := errors.Join(checkName("street", f.Street), checkName("community", f.Community), checkItem(f.Item)); err != nil {
 		return wrap(err)
@@ -188,7 +205,7 @@ func (r *Redis) SaveAnswered(ctx context.Context, f campaign.Filing, answer stri
 		return wrap(err)
 	}
 	if len(res) == 2 && res[0] == "already" {
-		return wrap(&FiledBefore{Answer: res[1]})
+		return wrap(filedBefore(res[1]))
 	}
 	return nil
 }

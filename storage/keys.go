@@ -36,7 +36,8 @@ import (
 //	P{st}:undone:<token>            STRING  "<undone Filing JSON>\n<new head JSON or empty>", EX 1 day:
 //	                                        the undo a message (token = its msgid) did, so the
 //	                                        same message undoing again takes back nothing more
-//	P{st}:once:<version>            STRING  "1", EX 1 day: the filing of that version (a message's,
+//	P{st}:once:<version>            STRING  "<token>\n<answer>[\x1e<office notice owed>]", EX 1 day:
+//	                                        the filing of that version (a message's,
 //	                                        "msg:<msgid>") was saved or held for 「确认」, so the
 //	                                        same message handled again files and holds nothing,
 //	                                        whatever was filed or undone in between

@@ -822,10 +822,10 @@ func testOnceByMessage(t *testing.T, r *Redis) {
 	third := filing(comm, campaign.ItemMembers, "130", t0)
 	third.Version = "msg:m3"
 	var fb *FiledBefore
-	if err := r.SaveAnswered(ctx, third, "已登记 130"); err != nil {
+	if err := r.SaveAnswered(ctx, third, "已登记 130", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.SaveAnswered(ctx, third, "已登记 130 again"); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
+	if err := r.SaveAnswered(ctx, third, "已登记 130 again", ""); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
 		t.Fatalf("m3 saved again: %v, want the first answer", err)
 	}
 	if err := r.Hold(ctx, street, "sec", held("msg:m3", "130")); !errors.As(err, &fb) || fb.Answer != "已登记 130" {
