@@ -215,22 +215,26 @@ type StreetState struct {
 	Complete, WithProblems, WithLate int
 }
 
+// tally counts cs in the street's totals.
+func (ss *StreetState) tally(cs *CommunityState) {
+	if cs.Complete {
+		ss.Complete++
+	}
+	if cs.Problems > 0 {
+		ss.WithProblems++
+	}
+	if cs.Late > 0 {
+		ss.WithLate++
+	}
+}
+
 // JudgeStreet judges every community of the street from its records (community name →
 // record; a community missing from it has nothing on file).
 func (s *Street) JudgeStreet(records map[string]*Record, today Date) *StreetState {
 	ss := &StreetState{Street: s, Today: today, Communities: make([]CommunityState, len(s.Communities))}
 	for i, c := range s.Communities {
-		cs := s.Judge(c.Name, records[c.Name], today)
-		if cs.Complete {
-			ss.Complete++
-		}
-		if cs.Problems > 0 {
-			ss.WithProblems++
-		}
-		if cs.Late > 0 {
-			ss.WithLate++
-		}
-		ss.Communities[i] = cs
+		ss.Communities[i] = s.Judge(c.Name, records[c.Name], today)
+		ss.tally(&ss.Communities[i])
 	}
 	return ss
 }
@@ -399,16 +403,7 @@ func (m *Memo) JudgeStreet(s *Street, records map[string]*Record, today Date) *S
 		} else {
 			ss.Communities[i] = s.Judge(c.Name, rec, today)
 		}
-		cs := &ss.Communities[i]
-		if cs.Complete {
-			ss.Complete++
-		}
-		if cs.Problems > 0 {
-			ss.WithProblems++
-		}
-		if cs.Late > 0 {
-			ss.WithLate++
-		}
+		ss.tally(&ss.Communities[i])
 	}
 	m.keep(ss)
 	return ss
